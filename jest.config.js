@@ -6,5 +6,6 @@ module.exports = {
   // msw 2.x depends on ESM-only packages that Jest on Node 20 cannot require() untransformed.
   transformIgnorePatterns: ['/node_modules/(?!(rettime|until-async|@open-draft/deferred-promise)/)'],
   clearMocks: true,
+  globalSetup: '<rootDir>/tests/global-setup.js',
   testTimeout: 30000,
 };

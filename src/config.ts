@@ -1,0 +1,390 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DateTime, Duration } from 'luxon';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { LogLevel } from './log';
+import { IOC_TYPES, type IocType } from './threatstream/client';
+import { parseTlp, type Tlp } from './stix/markings';
+
+/**
+ * Configuration from `config.yml` and environment variables, OpenCTI style: the YAML key
+ * `section.key` is the env var `SECTION_KEY`, and a set env var wins over the file.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Raw = unknown;
+
+function fail(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER as never;
+}
+
+/** Trimmed text, where an empty value means "not set" (pycti treats "" as the default). */
+function presentText(value: Raw): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = (typeof value === 'string' ? value : String(value)).trim();
+  return text === '' ? undefined : text;
+}
+
+const show = (value: Raw): string => JSON.stringify(value);
+
+function text(defaultValue: string) {
+  return z.unknown().transform((value) => presentText(value) ?? defaultValue);
+}
+
+function optionalText() {
+  return z.unknown().transform((value) => presentText(value));
+}
+
+function secret() {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === 'ChangeMe') return fail(ctx, 'is still the placeholder "ChangeMe"');
+    return v;
+  });
+}
+
+function bool(defaultValue: boolean) {
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value === 'boolean') return value;
+    const v = presentText(value);
+    if (v === undefined) return defaultValue;
+    if (/^(true|yes)$/i.test(v)) return true;
+    if (/^(false|no)$/i.test(v)) return false;
+    return fail(ctx, `${show(value)} is not a boolean (use true or false)`);
+  });
+}
+
+function optionalInteger(range: { min: number; max: number }) {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === undefined) return undefined;
+    if (!/^-?\d+$/.test(v)) return fail(ctx, `${show(value)} is not a whole number`);
+    const n = Number(v);
+    if (n < range.min || n > range.max) {
+      return fail(ctx, `${v} is out of range (${range.min} to ${range.max})`);
+    }
+    return n;
+  });
+}
+
+function integer(range: { min: number; max: number; default: number }) {
+  return optionalInteger(range).transform((n) => n ?? range.default);
+}
+
+function positiveNumber(defaultValue: number) {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === undefined) return defaultValue;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) return fail(ctx, `${show(value)} is not a positive number`);
+    return n;
+  });
+}
+
+function optionalHttpUrl() {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      return fail(ctx, `${show(v)} is not a URL (expected http:// or https://…)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return fail(ctx, `${show(v)} is not an http:// or https:// URL`);
+    }
+    return v.replace(/\/+$/, '');
+  });
+}
+
+function httpUrl(defaultValue: string) {
+  return z
+    .preprocess((value) => presentText(value) ?? defaultValue, optionalHttpUrl())
+    .transform((v) => v ?? defaultValue);
+}
+
+function list<T extends string>(options: {
+  default: readonly T[];
+  item: (v: string) => T | undefined;
+  what: string;
+}) {
+  return z.unknown().transform((value, ctx) => {
+    if (value === undefined || value === null || value === '') return [...options.default];
+    const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
+    const out: T[] = [];
+    for (const raw of items.map((i) => i.trim()).filter((i) => i !== '')) {
+      const item = options.item(raw);
+      if (item === undefined) return fail(ctx, `${show(raw)} is not ${options.what}`);
+      if (!out.includes(item)) out.push(item);
+    }
+    return out;
+  });
+}
+
+const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);
+
+/** Milliseconds of a strictly positive ISO-8601 duration (P1M = 30 days, P1Y = 365 days, as pycti). */
+function isoDurationMs(v: string): number | undefined {
+  const d = Duration.fromISO(v);
+  if (!d.isValid) return undefined;
+  const ms = d.as('milliseconds');
+  return ms > 0 ? ms : undefined;
+}
+
+/** `0` means "run once and exit" as in pycti; anything else must be a positive ISO-8601 duration. */
+const durationPeriod = z.unknown().transform((value, ctx) => {
+  if (value === 0) return 0;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value * 1000;
+  const v = presentText(value) ?? 'PT1H';
+  if (v === '0') return 0;
+  const ms = isoDurationMs(v);
+  if (ms === undefined) {
+    return fail(
+      ctx,
+      `${show(value)} is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once`,
+    );
+  }
+  return ms;
+});
+
+export type ImportStart = { kind: 'ago'; ms: number } | { kind: 'date'; date: Date };
+
+const importStart = z.unknown().transform((value, ctx): ImportStart => {
+  const v = presentText(value instanceof Date ? value.toISOString() : value) ?? 'P30D';
+  const ms = isoDurationMs(v);
+  if (ms !== undefined) return { kind: 'ago', ms };
+  const date = DateTime.fromISO(v, { zone: 'utc' });
+  if (date.isValid && date.year >= 1970 && date.toMillis() <= Date.now()) {
+    return { kind: 'date', date: date.toJSDate() };
+  }
+  return fail(
+    ctx,
+    `${show(value)} is neither an ISO-8601 duration (e.g. P30D) nor a past ISO date`,
+  );
+});
+
+function oneOf<T extends string>(values: readonly T[], defaultValue: T) {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value)?.toLowerCase() ?? defaultValue;
+    if ((values as readonly string[]).includes(v)) return v as T;
+    return fail(ctx, `${show(value)} is not one of ${values.join(', ')}`);
+  });
+}
+
+const logLevel = z.unknown().transform((value, ctx): LogLevel => {
+  const v = presentText(value)?.toLowerCase() ?? 'info';
+  const level = v === 'warning' ? 'warn' : v;
+  if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level;
+  return fail(ctx, `${show(value)} is not a log level (debug, info, warning, error)`);
+});
+
+const uuid = z.unknown().transform((value, ctx) => {
+  const v = presentText(value);
+  if (v === undefined) return undefined;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
+    return fail(ctx, `${show(value)} is not a UUID (generate one with uuidgen)`);
+  }
+  return v.toLowerCase();
+});
+
+const tlp = z.unknown().transform((value, ctx): Tlp => {
+  const v = presentText(value) ?? 'amber';
+  return (
+    parseTlp(v) ??
+    fail(ctx, `${show(value)} is not a TLP (clear, white, green, amber, amber+strict, red)`)
+  );
+});
+
+const connectorType = z.unknown().transform((value, ctx) => {
+  const v = presentText(value) ?? 'EXTERNAL_IMPORT';
+  if (v !== 'EXTERNAL_IMPORT')
+    return fail(ctx, `${show(value)} must be EXTERNAL_IMPORT for this connector`);
+  return v;
+});
+
+export const configSchema = z
+  .object({
+    opencti: z.object({
+      url: optionalHttpUrl(),
+      token: secret(),
+      ssl_verify: bool(false),
+    }),
+    connector: z.object({
+      id: uuid,
+      type: connectorType,
+      name: text('Anomali ThreatStream'),
+      scope: list({ default: ['threatstream'], item: (v) => v, what: 'a scope' }),
+      author: text('Anomali ThreatStream'),
+      log_level: logLevel,
+      duration_period: durationPeriod,
+      run_and_terminate: bool(false),
+      queue_threshold: positiveNumber(500),
+      queue_check_interval: integer({ min: 1, max: 86_400, default: 60 }),
+      queue_protocol: oneOf(['amqp', 'api'] as const, 'amqp'),
+    }),
+    mq: z.object({
+      host: optionalText(),
+      port: optionalInteger({ min: 1, max: 65_535 }),
+      vhost: optionalText(),
+      use_ssl: bool(false).optional(),
+      user: optionalText(),
+      pass: secret(),
+      use_ssl_ca: optionalText(),
+      use_ssl_cert: optionalText(),
+      use_ssl_key: secret(),
+      use_ssl_passphrase: secret(),
+      use_ssl_reject_unauthorized: bool(false),
+    }),
+    anomali: z.object({
+      url: httpUrl('https://api.threatstream.com'),
+      username: optionalText(),
+      api_key: secret(),
+      ssl_verify: bool(true),
+      page_size: integer({ min: 1, max: 1000, default: 1000 }),
+      types: list<IocType>({
+        default: IOC_TYPES,
+        item: (v) => IOC_TYPES.find((t) => t === v.toLowerCase()),
+        what: `an IOC type (${IOC_TYPES.join(', ')})`,
+      }),
+      import_start: importStart,
+      stability_delay: integer({ min: 0, max: 86_400, default: 60 }),
+      min_confidence: optionalInteger({ min: 0, max: 100 }),
+      feed_ids: list({ default: [], item: digits, what: 'a numeric feed id' }),
+      trusted_circle_ids: list({ default: [], item: digits, what: 'a numeric trusted circle id' }),
+      tlp,
+      create_observables: bool(true),
+      ui_url: httpUrl('https://ui.threatstream.com'),
+      max_response_mb: integer({ min: 1, max: 1024, default: 64 }),
+      timeout: integer({ min: 1, max: 3600, default: 60 }),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const required: [string, string, unknown][] = [
+      ['opencti', 'url', config.opencti.url],
+      ['opencti', 'token', config.opencti.token],
+      ['connector', 'id', config.connector.id],
+      ['anomali', 'username', config.anomali.username],
+      ['anomali', 'api_key', config.anomali.api_key],
+    ];
+    for (const [section, key, value] of required) {
+      if (value === undefined)
+        ctx.addIssue({ code: 'custom', path: [section, key], message: 'is required' });
+    }
+  });
+
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated configuration; the keys are the YAML keys, so the documentation maps one to one. */
+export type Config = Parsed & {
+  opencti: { url: string; token: string };
+  connector: { id: string };
+  anomali: { username: string; api_key: string };
+};
+
+export const SECTIONS = ['opencti', 'connector', 'mq', 'anomali'] as const;
+
+export function envName(section: string, key: string): string {
+  return `${section}_${key}`.toUpperCase();
+}
+
+/** Every (section, key) the schema knows, for documentation checks and env lookup. */
+export function configKeys(): [string, string][] {
+  const shape = configSchema.shape as Record<string, z.ZodObject>;
+  return SECTIONS.flatMap((section) => {
+    const sectionShape = shape[section]?.shape ?? {};
+    return Object.keys(sectionShape).map((key): [string, string] => [section, key]);
+  });
+}
+
+/** Merges the YAML document and the environment: an env var that is set wins, even when empty. */
+function mergeSources(
+  yaml: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): {
+  raw: Record<string, Record<string, unknown>>;
+  fromYaml: Set<string>;
+} {
+  const raw: Record<string, Record<string, unknown>> = {};
+  const fromYaml = new Set<string>();
+  for (const [section, key] of configKeys()) {
+    const sectionValues = (raw[section] ??= {});
+    const name = envName(section, key);
+    const envValue = env[name];
+    const yamlSection = yaml[section];
+    const yamlValue =
+      yamlSection !== null && typeof yamlSection === 'object'
+        ? (yamlSection as Record<string, unknown>)[key]
+        : undefined;
+    if (envValue !== undefined) {
+      sectionValues[key] = envValue;
+    } else if (yamlValue !== undefined) {
+      sectionValues[key] = yamlValue;
+      fromYaml.add(`${section}.${key}`);
+    }
+  }
+  return { raw, fromYaml };
+}
+
+function readYaml(path: string, explicit: boolean): Record<string, unknown> {
+  if (!existsSync(path)) {
+    if (explicit) throw new ConfigError(`CONNECTOR_CONFIG_FILE: ${path} does not exist`);
+    return {};
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid YAML (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new ConfigError(`${path}: expected a mapping of sections (opencti, connector, anomali…)`);
+  }
+  return document as Record<string, unknown>;
+}
+
+/**
+ * Loads and validates the configuration. Throws one ConfigError naming every bad key, e.g.
+ * `CONNECTOR_DURATION_PERIOD: "banana" is not a positive ISO-8601 duration…`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const explicitPath = presentText(env.CONNECTOR_CONFIG_FILE);
+  const path = resolve(cwd, explicitPath ?? 'config.yml');
+  const { raw, fromYaml } = mergeSources(readYaml(path, explicitPath !== undefined), env);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const [section = '', key = ''] = issue.path.map(String);
+      const where = fromYaml.has(`${section}.${key}`)
+        ? `${section}.${key} in ${path}`
+        : envName(section, key);
+      return `${where}: ${issue.message}`;
+    });
+    throw new ConfigError(problems.join('; '));
+  }
+  return parsed.data as Config;
+}
+
+/** The values to keep out of every log line, error message and file. */
+export function secretsOf(config: Config): string[] {
+  return [
+    config.opencti.token,
+    config.anomali.api_key,
+    config.mq.pass,
+    config.mq.use_ssl_key,
+    config.mq.use_ssl_passphrase,
+  ].filter((s): s is string => typeof s === 'string' && s !== '');
+}
+
+/** The lower bound of a cold start: a duration back from `now`, or a fixed date. */
+export function importStartAt(start: ImportStart, now: Date): Date {
+  return start.kind === 'date' ? start.date : new Date(now.getTime() - start.ms);
+}

@@ -1,0 +1,175 @@
+import { importStartAt, type ImportStart } from '../config';
+import type { Logger } from '../log';
+import type { StateStore } from '../opencti/state';
+import type { Works } from '../opencti/works';
+import type { BundleSink } from '../sinks/sink';
+import { buildBundles } from '../stix/batches';
+import { convertRecord, type ConvertOptions } from '../stix/convert';
+import type { Indicator } from '../stix/types';
+import type { IocType, Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
+import { RunSummary } from './summary';
+
+export interface RunSettings {
+  connectorName: string;
+  types: readonly IocType[];
+  importStart: ImportStart;
+  stabilityDelayMs: number;
+  minConfidence: number | undefined;
+  feedIds: readonly string[];
+  trustedCircleIds: readonly string[];
+  convert: ConvertOptions;
+}
+
+export interface RunDependencies {
+  client: Pick<ThreatStreamClient, 'pages'>;
+  sink: BundleSink;
+  state: StateStore;
+  /** Null in a dry run: there is no OpenCTI. */
+  works: Pick<Works, 'start' | 'finish'> | null;
+  queueGate: { waitForRoom(signal?: AbortSignal): Promise<void> } | null;
+  logger: Logger;
+  now: () => Date;
+  /** Told after every page whose batches were all delivered (progress, metrics). */
+  onPage?: (type: IocType, summary: RunSummary) => void;
+}
+
+export interface RunSignals {
+  /** Stop fetching: the batch in flight still completes, then the run ends cleanly. */
+  stop: AbortSignal;
+  /** Give up on the batch in flight too (a second signal, or the shutdown deadline). */
+  abort: AbortSignal;
+}
+
+export class RunError extends Error {
+  override name = 'RunError';
+}
+
+/**
+ * One import run: for each IOC type, pull pages after its cursor, convert, deliver the batches,
+ * and advance the cursor only once every batch holding the page was accepted.
+ */
+export async function runOnce(
+  deps: RunDependencies,
+  settings: RunSettings,
+  signals: RunSignals,
+): Promise<RunSummary> {
+  const startedAt = deps.now();
+  const summary = new RunSummary(startedAt);
+  const log = deps.logger;
+  const { state, generation } = deps.state.load();
+  const cursors = { ...state.cursors };
+  summary.cursors = { ...cursors };
+
+  try {
+    await deps.queueGate?.waitForRoom(signals.stop);
+  } catch (error) {
+    if (signals.stop.aborted) return summary.end(deps.now(), 'stopped');
+    throw error;
+  }
+
+  const workId =
+    (await deps.works?.start(`${settings.connectorName} run @ ${startedAt.toISOString()}`)) ?? null;
+  const runLog = log.child({ work_id: workId });
+  runLog.info('Run started', { types: settings.types, cursors });
+
+  const until = new Date(startedAt.getTime() - settings.stabilityDelayMs);
+  const coldStartFrom = importStartAt(settings.importStart, startedAt);
+
+  /** Delivers one page's batches; false when the run must end before the page is complete. */
+  const deliver = async (type: IocType, page: Page): Promise<boolean> => {
+    const indicators: Indicator[] = [];
+    summary.fetched(type, page.records.length + page.rejected.length);
+    for (const rejected of page.rejected) {
+      summary.skipped(type, rejected.reason);
+      runLog.warn('ThreatStream record skipped', {
+        ioc_type: type,
+        threatstream_id: rejected.id,
+        reason: rejected.reason,
+        detail: rejected.detail,
+      });
+    }
+    for (const record of page.records) {
+      const result = convertRecord(record, settings.convert);
+      if (result.ok) {
+        indicators.push(result.indicator);
+        continue;
+      }
+      summary.skipped(type, result.reason);
+      const level = result.reason === 'unsupported_type' ? 'debug' : 'warn';
+      runLog.log(level, 'ThreatStream record skipped', {
+        ioc_type: type,
+        threatstream_id: record.id,
+        reason: result.reason,
+        detail: result.detail,
+      });
+    }
+    for (const bundle of buildBundles(indicators, settings.convert.author)) {
+      if (signals.stop.aborted || deps.state.load().generation !== generation) return false;
+      await deps.queueGate?.waitForRoom(signals.stop);
+      const messages = await deps.sink.send(bundle, workId, signals.abort);
+      summary.delivered(type, bundle.objects, messages);
+    }
+    return true;
+  };
+
+  try {
+    types: for (const type of settings.types) {
+      const query: PageQuery = {
+        type,
+        cursor: cursors[type] ?? null,
+        coldStartFrom,
+        until,
+        feedIds: settings.feedIds,
+        trustedCircleIds: settings.trustedCircleIds,
+        ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
+      };
+      if (query.cursor === null) {
+        runLog.info('Cold start for this IOC type', {
+          ioc_type: type,
+          since: coldStartFrom.toISOString(),
+        });
+      }
+      for await (const page of deps.client.pages(query, signals.stop)) {
+        if (!(await deliver(type, page))) break types;
+        cursors[type] = page.cursor;
+        summary.cursors[type] = page.cursor;
+        if (!(await deps.state.save({ cursors }, generation))) break types;
+        summary.page(type);
+        deps.onPage?.(type, summary);
+        runLog.info('Page imported', {
+          ioc_type: type,
+          ...summary.typeCounts(type),
+          cursor: page.cursor,
+        });
+      }
+      if (signals.stop.aborted) break;
+    }
+  } catch (error) {
+    if (signals.stop.aborted && !signals.abort.aborted) {
+      return finish(deps, summary.end(deps.now(), 'stopped'), workId, runLog);
+    }
+    summary.end(deps.now(), 'failed');
+    const reason = error instanceof Error ? error.message : String(error);
+    await deps.works?.finish(workId, `Run failed: ${reason}. ${summary.describe()}`, true);
+    throw new RunError(`Run failed: ${reason}`, { cause: error });
+  }
+
+  const outcome =
+    deps.state.load().generation !== generation
+      ? 'reset'
+      : signals.stop.aborted
+        ? 'stopped'
+        : 'completed';
+  return finish(deps, summary.end(deps.now(), outcome), workId, runLog);
+}
+
+async function finish(
+  deps: RunDependencies,
+  summary: RunSummary,
+  workId: string | null,
+  log: Logger,
+): Promise<RunSummary> {
+  await deps.works?.finish(workId, summary.describe(), false);
+  log.info('Run ended', summary.toJSON());
+  return summary;
+}

@@ -1,0 +1,64 @@
+import { sleep } from '../backoff';
+import { serializeError, type Logger } from '../log';
+import type { RunSignals } from './run';
+import type { RunSummary } from './summary';
+
+export interface SchedulerOptions {
+  /** 0 runs once. The next run starts this long after the previous one ended, as pycti does. */
+  periodMs: number;
+  runAndTerminate: boolean;
+  run: (signals: RunSignals) => Promise<RunSummary>;
+  /** Errors that no later run can fix (wrong credentials): the daemon exits on them. */
+  isFatal: (error: unknown) => boolean;
+  logger: Logger;
+  now?: () => Date;
+  onRunStart?: () => void;
+  onRunEnd?: (result: { summary?: RunSummary; error?: unknown; nextRunAt: Date | null }) => void;
+}
+
+/**
+ * Runs the import at start, then `periodMs` after each run ends. Runs never overlap. A failed
+ * run is logged and the next one is awaited; only fatal errors end the daemon.
+ * Resolves with the process exit code.
+ */
+export async function schedule(options: SchedulerOptions, signals: RunSignals): Promise<number> {
+  const { logger, periodMs } = options;
+  const now = options.now ?? (() => new Date());
+  const once = options.runAndTerminate || periodMs === 0;
+  for (;;) {
+    options.onRunStart?.();
+    let failed = false;
+    let summary: RunSummary | undefined;
+    let runError: unknown;
+    try {
+      summary = await options.run(signals);
+    } catch (error) {
+      failed = true;
+      runError = error;
+      if (options.isFatal(error)) {
+        logger.error('Stopping: this error needs a configuration change', {
+          error: serializeError(error),
+        });
+        options.onRunEnd?.({ error, nextRunAt: null });
+        return 1;
+      }
+      logger.error('Run failed; the cursors stay where the last delivered page left them', {
+        error: serializeError(error),
+      });
+    }
+    const stopping = once || signals.stop.aborted;
+    const nextRunAt = stopping ? null : new Date(now().getTime() + periodMs);
+    options.onRunEnd?.({
+      ...(summary && { summary }),
+      ...(failed && { error: runError }),
+      nextRunAt,
+    });
+    if (stopping) return once && failed ? 1 : 0;
+    logger.info('Next run scheduled', { next_run_at: nextRunAt?.toISOString() });
+    try {
+      await sleep(periodMs, signals.stop);
+    } catch {
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { StixObject } from '../stix/types';
+import type { IocType } from '../threatstream/client';
+
+export type RunOutcome = 'running' | 'completed' | 'stopped' | 'reset' | 'failed';
+
+export interface TypeCounts {
+  fetched: number;
+  imported: number;
+  revoked: number;
+  skipped: number;
+  pages: number;
+}
+
+const zero = (): TypeCounts => ({ fetched: 0, imported: 0, revoked: 0, skipped: 0, pages: 0 });
+
+/** What one run did, for the logs, the OpenCTI work message, the metrics and `/status`. */
+export class RunSummary {
+  endedAt: Date | null = null;
+  outcome: RunOutcome = 'running';
+  cursors: Partial<Record<IocType, string>> = {};
+  readonly byType: Partial<Record<IocType, TypeCounts>> = {};
+  readonly skippedByReason: Record<string, number> = {};
+  bundles = 0;
+  messages = 0;
+
+  constructor(readonly startedAt: Date) {}
+
+  private counts(type: IocType): TypeCounts {
+    return (this.byType[type] ??= zero());
+  }
+
+  fetched(type: IocType, records: number): void {
+    this.counts(type).fetched += records;
+  }
+
+  skipped(type: IocType, reason: string): void {
+    this.counts(type).skipped++;
+    this.skippedByReason[reason] = (this.skippedByReason[reason] ?? 0) + 1;
+  }
+
+  delivered(type: IocType, objects: readonly StixObject[], messages: number): void {
+    const counts = this.counts(type);
+    for (const object of objects) {
+      if (object.type !== 'indicator') continue;
+      counts.imported++;
+      if (object.revoked) counts.revoked++;
+    }
+    this.bundles++;
+    this.messages += messages;
+  }
+
+  page(type: IocType): void {
+    this.counts(type).pages++;
+  }
+
+  typeCounts(type: IocType): TypeCounts {
+    return { ...this.counts(type) };
+  }
+
+  totals(): TypeCounts {
+    const total = zero();
+    for (const counts of Object.values(this.byType)) {
+      for (const key of Object.keys(total) as (keyof TypeCounts)[]) total[key] += counts[key];
+    }
+    return total;
+  }
+
+  end(at: Date, outcome: Exclude<RunOutcome, 'running'>): this {
+    this.endedAt = at;
+    this.outcome = outcome;
+    return this;
+  }
+
+  /** One line for people: the OpenCTI work message and the end-of-run log. */
+  describe(): string {
+    const t = this.totals();
+    const reasons = Object.entries(this.skippedByReason)
+      .map(([reason, n]) => `${reason}: ${n}`)
+      .join(', ');
+    const outcome =
+      this.outcome === 'completed' || this.outcome === 'running' ? '' : ` (${this.outcome})`;
+    return (
+      `Fetched ${t.fetched} ThreatStream IOCs; imported ${t.imported} indicators (${t.revoked} revoked); ` +
+      `skipped ${t.skipped}${reasons ? ` (${reasons})` : ''}; ${this.bundles} bundles, ${this.messages} messages${outcome}.`
+    );
+  }
+
+  toJSON() {
+    const durationMs = (this.endedAt ?? new Date()).getTime() - this.startedAt.getTime();
+    return {
+      outcome: this.outcome,
+      started_at: this.startedAt.toISOString(),
+      ended_at: this.endedAt?.toISOString() ?? null,
+      duration_s: Math.round(durationMs / 100) / 10,
+      ...this.totals(),
+      skipped_by_reason: { ...this.skippedByReason },
+      by_type: structuredClone(this.byType),
+      bundles: this.bundles,
+      messages: this.messages,
+      cursors: { ...this.cursors },
+    };
+  }
+}

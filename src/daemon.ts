@@ -1,0 +1,253 @@
+import { backoffDelay, sleep } from './backoff';
+import type { Config } from './config';
+import { runOnce, type RunDependencies, type RunSettings, type RunSignals } from './connector/run';
+import { QueueGate } from './connector/queue-gate';
+import { schedule } from './connector/scheduler';
+import { serializeError, type Logger } from './log';
+import {
+  OpenCtiApi,
+  OpenCtiGraphQLError,
+  type ConnectorInfo,
+  type Registration,
+} from './opencti/api';
+import { brokerSettings } from './opencti/broker';
+import { Heartbeat } from './opencti/heartbeat';
+import { AmqpPublisher } from './opencti/publisher';
+import { hasCursors, parseState } from './opencti/state';
+import { Works } from './opencti/works';
+import { AmqpSink } from './sinks/amqp-sink';
+import { ApiSink } from './sinks/api-sink';
+import type { BundleSink } from './sinks/sink';
+import { authorIdentity } from './stix/author';
+import { ThreatStreamAuthError, ThreatStreamClient } from './threatstream/client';
+
+const PING_INTERVAL_MS = 40_000;
+const OPENCTI_TIMEOUT_MS = 120_000;
+/** OpenCTI error names that mean the token is wrong or lacks the connector capability. */
+const OPENCTI_AUTH_ERRORS = new Set([
+  'AUTH_REQUIRED',
+  'FORBIDDEN_ACCESS',
+  'ForbiddenAccess',
+  'AuthRequired',
+]);
+
+export class FatalError extends Error {
+  override name = 'FatalError';
+}
+
+/** The wrong-credentials family: retrying cannot help, so the daemon exits with a clear message. */
+export function isFatal(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof ThreatStreamAuthError || e instanceof FatalError) return true;
+    if (e instanceof OpenCtiGraphQLError && OPENCTI_AUTH_ERRORS.has(e.errorName)) return true;
+  }
+  return false;
+}
+
+export function runSettings(config: Config): RunSettings {
+  return {
+    connectorName: config.connector.name,
+    types: config.anomali.types,
+    importStart: config.anomali.import_start,
+    stabilityDelayMs: config.anomali.stability_delay * 1000,
+    minConfidence: config.anomali.min_confidence,
+    feedIds: config.anomali.feed_ids,
+    trustedCircleIds: config.anomali.trusted_circle_ids,
+    convert: {
+      author: authorIdentity(config.connector.author),
+      defaultTlp: config.anomali.tlp,
+      createObservables: config.anomali.create_observables,
+      uiUrl: config.anomali.ui_url,
+    },
+  };
+}
+
+export function threatStreamClient(config: Config, logger: Logger): ThreatStreamClient {
+  const a = config.anomali;
+  return new ThreatStreamClient({
+    baseUrl: a.url,
+    username: a.username,
+    apiKey: a.api_key,
+    sslVerify: a.ssl_verify,
+    pageSize: a.page_size,
+    timeoutMs: a.timeout * 1000,
+    maxResponseBytes: a.max_response_mb * 1024 * 1024,
+    retry: { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 60_000 },
+    logger,
+  });
+}
+
+/** Health check then registration, retried with backoff while OpenCTI is starting or unreachable. */
+async function register(
+  api: OpenCtiApi,
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<Registration> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const version = await api.healthCheck();
+      const registration = await api.registerConnector({
+        id: config.connector.id,
+        name: config.connector.name,
+        type: 'EXTERNAL_IMPORT',
+        scope: config.connector.scope,
+        auto: false,
+        only_contextual: false,
+        playbook_compatible: false,
+        auto_update: false,
+        enrichment_resolution: 'none',
+        listen_callback_uri: null,
+      });
+      logger.info('Registered with OpenCTI', {
+        platform_version: version,
+        connector_id: registration.id,
+      });
+      return registration;
+    } catch (error) {
+      if (isFatal(error)) {
+        throw new FatalError('OpenCTI rejected the token: check OPENCTI_TOKEN', { cause: error });
+      }
+      const delayMs = backoffDelay(attempt, { baseDelayMs: 2000, maxDelayMs: 60_000 });
+      logger.warn('OpenCTI is not reachable yet; retrying', {
+        attempt: attempt + 1,
+        retry_in_s: Math.round(delayMs / 1000),
+        error: serializeError(error),
+      });
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
+const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The connector daemon: registers with OpenCTI, keeps the heartbeat, and schedules runs until
+ * a signal stops it. Resolves with the process exit code.
+ */
+export async function runDaemon(
+  config: Config,
+  logger: Logger,
+  signals: RunSignals,
+): Promise<number> {
+  const { connector } = config;
+  const api = new OpenCtiApi({
+    url: config.opencti.url,
+    token: config.opencti.token,
+    sslVerify: config.opencti.ssl_verify,
+    timeoutMs: OPENCTI_TIMEOUT_MS,
+    logger,
+  });
+  let registration: Registration;
+  try {
+    registration = await register(api, config, logger, signals.stop);
+  } catch (error) {
+    if (signals.stop.aborted) return 0;
+    logger.error('Cannot start', { error: serializeError(error) });
+    return 1;
+  }
+
+  const stored = parseState(registration.connectorState);
+  if (!stored.ok) {
+    logger.warn('Ignoring the stored connector state; every IOC type starts cold', {
+      problem: stored.problem,
+    });
+  }
+  const initialState = stored.ok ? stored.state : { cursors: {} };
+  const once = connector.run_and_terminate || connector.duration_period === 0;
+  const info: ConnectorInfo = {
+    run_and_terminate: once,
+    buffering: false,
+    queue_threshold: connector.queue_threshold,
+    queue_messages_size: 0,
+    next_run_datetime: null,
+    last_run_datetime: null,
+  };
+  const heartbeat = new Heartbeat({
+    api,
+    connectorId: connector.id,
+    logger,
+    intervalMs: PING_INTERVAL_MS,
+    initialState,
+    remoteHasState: hasCursors(initialState),
+    info,
+  });
+  if (!once) heartbeat.start();
+
+  const sink = createSink(config, api, registration, logger);
+  const deps: RunDependencies = {
+    client: threatStreamClient(config, logger),
+    sink,
+    state: heartbeat,
+    works: new Works(api, connector.id, logger),
+    queueGate: new QueueGate({
+      api,
+      connectorId: connector.id,
+      thresholdMb: connector.queue_threshold,
+      checkIntervalMs: connector.queue_check_interval * 1000,
+      logger,
+      report: (sizeMb, buffering) => {
+        info.queue_messages_size = sizeMb;
+        if (info.buffering !== buffering) {
+          info.buffering = buffering;
+          void heartbeat.ping();
+        }
+      },
+    }),
+    logger,
+    now: () => new Date(),
+  };
+  const settings = runSettings(config);
+
+  try {
+    return await schedule(
+      {
+        periodMs: connector.duration_period,
+        runAndTerminate: connector.run_and_terminate,
+        run: (runSignals) => runOnce(deps, settings, runSignals),
+        isFatal,
+        logger,
+        onRunEnd: ({ nextRunAt }) => {
+          info.last_run_datetime = isoSeconds(new Date());
+          info.next_run_datetime = nextRunAt ? isoSeconds(nextRunAt) : null;
+        },
+      },
+      signals,
+    );
+  } finally {
+    heartbeat.stop();
+    await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
+    await sink.close();
+  }
+}
+
+function createSink(
+  config: Config,
+  api: OpenCtiApi,
+  registration: Registration,
+  logger: Logger,
+): BundleSink {
+  const retry = { maxAttempts: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
+  if (config.connector.queue_protocol === 'api') {
+    return new ApiSink({ api, connectorId: config.connector.id, logger, retry });
+  }
+  const broker = brokerSettings(registration.config.connection, config.mq);
+  if (broker.tls && !broker.tls.rejectUnauthorized) {
+    logger.warn(
+      'RabbitMQ TLS certificate verification is disabled (MQ_USE_SSL_REJECT_UNAUTHORIZED=false)',
+    );
+  }
+  return new AmqpSink({
+    publisher: new AmqpPublisher({
+      broker,
+      exchange: registration.config.push_exchange,
+      routingKey: registration.config.push_routing,
+      logger,
+      retry,
+      confirmTimeoutMs: 60_000,
+    }),
+    api,
+    applicantId: registration.connectorUserId,
+    logger,
+  });
+}

@@ -1,0 +1,187 @@
+import { once } from 'node:events';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
+import { serializeError, type Logger } from '../log';
+
+export interface BrokerTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+  rejectUnauthorized: boolean;
+}
+
+export interface BrokerSettings {
+  hostname: string;
+  port: number;
+  username: string;
+  password: string;
+  vhost: string;
+  /** Present when the broker speaks amqps. */
+  tls?: BrokerTls;
+}
+
+export interface PublisherOptions {
+  broker: BrokerSettings;
+  exchange: string;
+  routingKey: string;
+  logger: Logger;
+  retry: BackoffPolicy & { maxAttempts: number };
+  /** A batch whose confirms take longer than this (broker blocked, network stall) is re-sent. */
+  confirmTimeoutMs: number;
+}
+
+export class PublishError extends Error {
+  override name = 'PublishError';
+}
+
+/** The broker returned messages: the push queue is missing or unbound (the platform re-binds it on ping). */
+class UnroutableError extends Error {
+  override name = 'UnroutableError';
+}
+
+/**
+ * Publishes message batches to the connector's push exchange with publisher confirms.
+ * A batch either ends fully confirmed by the broker, or the publisher reconnects and re-sends
+ * the whole batch: re-sends are upserts because every STIX id is deterministic.
+ * Messages are `mandatory`, so a message the broker cannot route fails the batch instead of
+ * silently vanishing (pycti does not do this; a deleted queue would otherwise eat indicators).
+ */
+export class AmqpPublisher {
+  private connection: ChannelModel | undefined;
+  private channel: ConfirmChannel | undefined;
+
+  constructor(private readonly options: PublisherOptions) {}
+
+  async publishBatch(bodies: readonly Buffer[], signal?: AbortSignal): Promise<void> {
+    const { retry, logger } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const channel = await this.openChannel();
+        await this.publishOnce(channel, bodies, signal);
+        return;
+      } catch (error) {
+        await this.close();
+        if (attempt + 1 >= retry.maxAttempts || signal?.aborted) {
+          throw new PublishError(
+            `RabbitMQ did not confirm a batch of ${bodies.length} messages after ${attempt + 1} attempts`,
+            { cause: error },
+          );
+        }
+        const delayMs = backoffDelay(attempt, retry);
+        logger.warn('RabbitMQ publish failed; reconnecting to re-send the whole batch', {
+          attempt: attempt + 1,
+          delay_ms: delayMs,
+          messages: bodies.length,
+          error: serializeError(error),
+        });
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.channel = undefined;
+    if (connection) await connection.close().catch(() => undefined);
+  }
+
+  private async openChannel(): Promise<ConfirmChannel> {
+    if (this.channel) return this.channel;
+    const { broker, logger } = this.options;
+    const tls = broker.tls;
+    const connection = await amqp.connect(
+      {
+        protocol: tls ? 'amqps' : 'amqp',
+        hostname: broker.hostname,
+        port: broker.port,
+        username: broker.username,
+        password: broker.password,
+        vhost: broker.vhost,
+        heartbeat: 10,
+      },
+      tls
+        ? {
+            servername: broker.hostname,
+            rejectUnauthorized: tls.rejectUnauthorized,
+            ...(tls.ca !== undefined && { ca: [tls.ca] }),
+            ...(tls.cert !== undefined && { cert: tls.cert }),
+            ...(tls.key !== undefined && { key: tls.key }),
+            ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
+            timeout: 30_000,
+          }
+        : { timeout: 30_000 },
+    );
+    // An 'error' event without a listener would crash the process; failures surface through publishing.
+    connection.on('error', (error: Error) => {
+      logger.warn('RabbitMQ connection error', { error: serializeError(error) });
+    });
+    connection.on('close', () => {
+      if (this.connection === connection) {
+        this.connection = undefined;
+        this.channel = undefined;
+      }
+    });
+    connection.on('blocked', (reason: string) => {
+      logger.warn('RabbitMQ blocked publishing (broker resource alarm)', { reason });
+    });
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (error: Error) => {
+      logger.warn('RabbitMQ channel error', { error: serializeError(error) });
+    });
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+    this.connection = connection;
+    this.channel = channel;
+    return channel;
+  }
+
+  private async publishOnce(
+    channel: ConfirmChannel,
+    bodies: readonly Buffer[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { exchange, routingKey, confirmTimeoutMs } = this.options;
+    let returned = 0;
+    const onReturn = () => returned++;
+    const stop = new AbortController();
+    const onClose = () => stop.abort(new Error('RabbitMQ channel closed during the batch'));
+    const timer = setTimeout(
+      () => stop.abort(new Error(`RabbitMQ confirms took longer than ${confirmTimeoutMs} ms`)),
+      confirmTimeoutMs,
+    );
+    const stopped = new Promise<never>((_, reject) => {
+      stop.signal.addEventListener('abort', () => reject(stop.signal.reason as Error));
+    });
+    stopped.catch(() => undefined); // observed below; never an unhandled rejection
+    const onAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    channel.on('return', onReturn);
+    channel.once('close', onClose);
+    try {
+      for (const body of bodies) {
+        const hasRoom = channel.publish(exchange, routingKey, body, {
+          persistent: true,
+          contentEncoding: 'utf-8',
+          mandatory: true,
+        });
+        // Honour back-pressure: without it a large run buffers every message in memory.
+        if (!hasRoom) await Promise.race([once(channel, 'drain'), stopped]);
+      }
+      await Promise.race([channel.waitForConfirms(), stopped]);
+      if (returned > 0) {
+        throw new UnroutableError(
+          `RabbitMQ could not route ${returned} of ${bodies.length} messages to ${exchange}/${routingKey}`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      channel.off('return', onReturn);
+      channel.off('close', onClose);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { serializeError, type Logger } from '../log';
+import type { OpenCtiApi } from '../opencti/api';
+import { workerMessages } from '../opencti/messages';
+import type { AmqpPublisher } from '../opencti/publisher';
+import type { Bundle } from '../stix/types';
+import type { BundleSink } from './sink';
+
+export interface AmqpSinkOptions {
+  publisher: Pick<AmqpPublisher, 'publishBatch' | 'close'>;
+  api: Pick<OpenCtiApi, 'workAddExpectations'>;
+  /** The connector's user from registration: the worker imports on its behalf. */
+  applicantId: string | null;
+  logger: Logger;
+}
+
+/** Sends a bundle the way pycti does: expectations first, then one confirmed message per object. */
+export class AmqpSink implements BundleSink {
+  constructor(private readonly options: AmqpSinkOptions) {}
+
+  async send(bundle: Bundle, workId: string | null, signal?: AbortSignal): Promise<number> {
+    const { publisher, api, applicantId, logger } = this.options;
+    const bodies = workerMessages(bundle, { applicantId, workId });
+    if (workId !== null) {
+      // Before publishing: a work whose expectations lag its processed count completes too early.
+      await api.workAddExpectations(workId, bodies.length).catch((error: unknown) => {
+        logger.warn('Could not add expectations to the OpenCTI work; publishing anyway', {
+          work_id: workId,
+          error: serializeError(error),
+        });
+      });
+    }
+    await publisher.publishBatch(bodies, signal);
+    return bodies.length;
+  }
+
+  close(): Promise<void> {
+    return this.options.publisher.close();
+  }
+}

@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { AmqpPublisher, PublishError, type PublisherOptions } from '../../src/opencti/publisher';
+import { silentLogger } from '../../src/log';
+import { captureLogs } from '../support/capture';
+import {
+  BROKER,
+  PUSH_EXCHANGE,
+  closeAllConnections,
+  declarePushQueue,
+  deleteQueue,
+  drainRaw,
+} from '../support/rabbitmq';
+
+const bodies = (n: number, size = 200) =>
+  Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify({ n: i, pad: 'x'.repeat(size) })));
+
+const sequence = (messages: { content: Buffer }[]) =>
+  messages.map((m) => (JSON.parse(m.content.toString()) as { n: number }).n);
+
+const publishers: AmqpPublisher[] = [];
+
+function publisher(routingKey: string, overrides: Partial<PublisherOptions> = {}): AmqpPublisher {
+  const p = new AmqpPublisher({
+    broker: BROKER,
+    exchange: PUSH_EXCHANGE,
+    routingKey,
+    logger: silentLogger(),
+    retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 200 },
+    confirmTimeoutMs: 10_000,
+    ...overrides,
+  });
+  publishers.push(p);
+  return p;
+}
+
+afterEach(async () => {
+  await Promise.all(publishers.splice(0).map((p) => p.close()));
+});
+
+describe('AmqpPublisher against the real RabbitMQ', () => {
+  it('delivers a batch as persistent utf-8 messages, in order, once confirmed', async () => {
+    const push = await declarePushQueue();
+    await publisher(push.routingKey).publishBatch(bodies(502));
+    const received = await drainRaw(push.queue);
+    expect(sequence(received)).toEqual(Array.from({ length: 502 }, (_, i) => i));
+    for (const message of received) {
+      expect(message.properties.deliveryMode).toBe(2);
+      expect(message.properties.contentEncoding).toBe('utf-8');
+      expect(message.fields.exchange).toBe(PUSH_EXCHANGE);
+      expect(message.fields.routingKey).toBe(push.routingKey);
+    }
+    await deleteQueue(push.queue);
+  });
+
+  it('honours back-pressure on a batch far larger than the socket buffer', async () => {
+    const push = await declarePushQueue();
+    await publisher(push.routingKey).publishBatch(bodies(2000, 20_000));
+    expect(sequence(await drainRaw(push.queue))).toHaveLength(2000);
+    await deleteQueue(push.queue);
+  });
+
+  it('reuses its connection across batches', async () => {
+    const push = await declarePushQueue();
+    const p = publisher(push.routingKey);
+    await p.publishBatch(bodies(3));
+    await p.publishBatch(bodies(3));
+    expect(sequence(await drainRaw(push.queue))).toEqual([0, 1, 2, 0, 1, 2]);
+    await deleteQueue(push.queue);
+  });
+
+  it('re-sends the whole batch after the broker drops every connection mid-batch', async () => {
+    const push = await declarePushQueue();
+    const logs = captureLogs();
+    const p = publisher(push.routingKey, { logger: logs.logger });
+    await p.publishBatch(bodies(1)); // connected
+    const cut = setImmediate(closeAllConnections);
+    await p.publishBatch(bodies(5000, 2000));
+    clearImmediate(cut);
+    const received = sequence(await drainRaw(push.queue)).slice(1);
+    // At least once: every message of the batch arrived, some possibly twice.
+    expect(new Set(received)).toEqual(new Set(Array.from({ length: 5000 }, (_, i) => i)));
+    expect(
+      logs
+        .entries()
+        .some(
+          (e) => e.message === 'RabbitMQ publish failed; reconnecting to re-send the whole batch',
+        ),
+    ).toBe(true);
+    await deleteQueue(push.queue);
+  });
+
+  it('fails the batch instead of losing it when no queue is bound to the routing key', async () => {
+    const p = publisher('push_routing_nobody', {
+      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+    });
+    const error = await p.publishBatch(bodies(3)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect(String((error as PublishError).cause)).toMatch(/could not route 3 of 3 messages/);
+  });
+
+  it('delivers once the push queue is re-created, as OpenCTI does on the next ping', async () => {
+    const push = await declarePushQueue();
+    await deleteQueue(push.queue);
+    const p = publisher(push.routingKey, {
+      retry: { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 100 },
+    });
+    const sending = p.publishBatch(bodies(10));
+    setTimeout(() => void declarePushQueue(push.connectorId), 300);
+    await sending;
+    expect(sequence(await drainRaw(push.queue))).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    await deleteQueue(push.queue);
+  });
+
+  it('gives up after its retry budget when the broker is unreachable, naming the cause', async () => {
+    const p = publisher('x', {
+      broker: { ...BROKER, port: 1 },
+      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+    });
+    const error = await p.publishBatch(bodies(1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as Error).message).toMatch(/after 2 attempts/);
+    expect(
+      JSON.stringify((error as Error).cause, Object.getOwnPropertyNames((error as Error).cause)),
+    ).not.toContain('guest');
+  });
+
+  it('stops retrying as soon as it is aborted', async () => {
+    const p = publisher('x', {
+      broker: { ...BROKER, port: 1 },
+      retry: { maxAttempts: 100, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop')), 100);
+    const started = Date.now();
+    await expect(p.publishBatch(bodies(1), controller.signal)).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
