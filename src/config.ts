@@ -321,12 +321,9 @@ function mergeSources(
       yamlSection !== null && typeof yamlSection === 'object'
         ? (yamlSection as Record<string, unknown>)[key]
         : undefined;
-    if (envValue !== undefined) {
-      sectionValues[key] = envValue;
-    } else if (yamlValue !== undefined) {
-      sectionValues[key] = yamlValue;
-      fromYaml.add(`${section}.${key}`);
-    }
+    // Every key is present, even unset, so each field's transform supplies its own default.
+    sectionValues[key] = envValue ?? yamlValue;
+    if (envValue === undefined && yamlValue !== undefined) fromYaml.add(`${section}.${key}`);
   }
   return { raw, fromYaml };
 }
