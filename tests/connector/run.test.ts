@@ -1,0 +1,319 @@
+import { describe, expect, it } from '@jest/globals';
+import { runOnce, RunError, type RunDependencies, type RunSettings } from '../../src/connector/run';
+import type { ConnectorState, StateStore } from '../../src/opencti/state';
+import type { BundleSink } from '../../src/sinks/sink';
+import { authorIdentity } from '../../src/stix/author';
+import type { Bundle } from '../../src/stix/types';
+import type { IocType, Page, PageQuery } from '../../src/threatstream/client';
+import { parseRecords } from '../../src/threatstream/schema';
+import { captureLogs } from '../support/capture';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+
+function record(updateId: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id: 1000 + updateId,
+    update_id: updateId,
+    value: `host${updateId}.example`,
+    type: 'domain',
+    status: 'active',
+    created_ts: '2026-02-01T00:00:00.000Z',
+    modified_ts: '2026-02-02T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function page(raws: Record<string, unknown>[], hasMore = false): Page {
+  const { records, rejected } = parseRecords(raws);
+  const ids = raws.map((r) => BigInt(r.update_id as number));
+  const cursor = ids.reduce((a, b) => (b > a ? b : a), 0n).toString();
+  return { records, rejected, cursor, hasMore };
+}
+
+/** A ThreatStream client that serves prepared pages per type and records the queries. */
+function fakeClient(pagesByType: Partial<Record<IocType, Page[]>>) {
+  const queries: PageQuery[] = [];
+  return {
+    queries,
+    pages: async function* (query: PageQuery) {
+      queries.push(query);
+      await Promise.resolve();
+      for (const p of pagesByType[query.type] ?? []) yield p;
+    },
+  };
+}
+
+function memoryState(initial: ConnectorState = { cursors: {} }) {
+  let state = initial;
+  let generation = 0;
+  const saves: ConnectorState[] = [];
+  const store: StateStore & { saves: ConnectorState[]; reset(): void } = {
+    saves,
+    load: () => ({ state: { cursors: { ...state.cursors } }, generation }),
+    save: (next, gen) => {
+      if (gen !== generation) return Promise.resolve(false);
+      state = { cursors: { ...next.cursors } };
+      saves.push(state);
+      return Promise.resolve(true);
+    },
+    reset: () => {
+      state = { cursors: {} };
+      generation++;
+    },
+  };
+  return store;
+}
+
+function recordingSink(failOn?: (n: number) => boolean) {
+  const bundles: Bundle[] = [];
+  let calls = 0;
+  const sink: BundleSink & { bundles: Bundle[] } = {
+    bundles,
+    send: (bundle) => {
+      calls++;
+      if (failOn?.(calls)) return Promise.reject(new Error('broker gone'));
+      bundles.push(bundle);
+      return Promise.resolve(bundle.objects.length);
+    },
+    close: () => Promise.resolve(),
+  };
+  return sink;
+}
+
+const settings = (types: IocType[] = ['domain']): RunSettings => ({
+  connectorName: 'Anomali ThreatStream',
+  types,
+  importStart: { kind: 'ago', ms: 30 * 86_400_000 },
+  stabilityDelayMs: 60_000,
+  minConfidence: 70,
+  feedIds: ['5'],
+  trustedCircleIds: [],
+  convert: {
+    author: authorIdentity('Anomali ThreatStream'),
+    defaultTlp: 'amber',
+    createObservables: true,
+    uiUrl: 'https://ui.threatstream.com',
+  },
+});
+
+function works() {
+  const calls: string[] = [];
+  return {
+    calls,
+    start: (name: string) => {
+      calls.push(`start ${name}`);
+      return Promise.resolve('work_1');
+    },
+    finish: (id: string | null, message: string, inError: boolean) => {
+      calls.push(`finish ${id} ${inError} ${message}`);
+      return Promise.resolve();
+    },
+  };
+}
+
+const signals = () => ({ stop: new AbortController(), abort: new AbortController() });
+
+function deps(overrides: Partial<RunDependencies>): RunDependencies {
+  return {
+    client: fakeClient({}),
+    sink: recordingSink(),
+    state: memoryState(),
+    works: works(),
+    queueGate: null,
+    logger: captureLogs().logger,
+    now: () => NOW,
+    ...overrides,
+  };
+}
+
+const run = (d: RunDependencies, s = settings(), sig = signals()) =>
+  runOnce(d, s, { stop: sig.stop.signal, abort: sig.abort.signal });
+
+describe('runOnce', () => {
+  it('sends every page in bundles of 500 and advances the cursor after each page', async () => {
+    const first = page(
+      Array.from({ length: 1000 }, (_, i) => record(i + 1)),
+      true,
+    );
+    const second = page([record(1001), record(1002)]);
+    const client = fakeClient({ domain: [first, second] });
+    const sink = recordingSink();
+    const state = memoryState();
+    const summary = await run(deps({ client, sink, state }));
+
+    expect(sink.bundles.map((b) => b.objects.filter((o) => o.type === 'indicator').length)).toEqual(
+      [500, 500, 2],
+    );
+    for (const bundle of sink.bundles) {
+      expect(bundle.objects[0]).toMatchObject({ type: 'identity', name: 'Anomali ThreatStream' });
+      expect(bundle.objects[1]).toMatchObject({ type: 'marking-definition' });
+    }
+    expect(state.saves).toEqual([{ cursors: { domain: '1000' } }, { cursors: { domain: '1002' } }]);
+    expect(summary.outcome).toBe('completed');
+    expect(summary.totals()).toMatchObject({ fetched: 1002, imported: 1002, skipped: 0, pages: 2 });
+  });
+
+  it('asks for a cold start only for types without a cursor, with the filters and bounds', async () => {
+    const client = fakeClient({});
+    await run(
+      deps({ client, state: memoryState({ cursors: { ip: '77' } }) }),
+      settings(['ip', 'url']),
+    );
+    expect(client.queries).toEqual([
+      {
+        type: 'ip',
+        cursor: '77',
+        coldStartFrom: new Date('2026-01-30T12:00:00.000Z'),
+        until: new Date('2026-03-01T11:59:00.000Z'),
+        minConfidence: 70,
+        feedIds: ['5'],
+        trustedCircleIds: [],
+      },
+      expect.objectContaining({ type: 'url', cursor: null }),
+    ]);
+  });
+
+  it('keeps each type on its own cursor', async () => {
+    const client = fakeClient({
+      ip: [page([record(10, { type: 'ip', value: '10.0.0.1' })])],
+      url: [page([record(99, { type: 'url', value: 'http://x.example/a' })])],
+    });
+    const state = memoryState({ cursors: { domain: '5' } });
+    await run(deps({ client, state }), settings(['ip', 'domain', 'url']));
+    expect(state.load().state).toEqual({ cursors: { ip: '10', domain: '5', url: '99' } });
+  });
+
+  it('does not advance the cursor when a batch of the page was not delivered', async () => {
+    const client = fakeClient({
+      domain: [page(Array.from({ length: 700 }, (_, i) => record(i + 1)))],
+    });
+    const sink = recordingSink((n) => n === 2);
+    const state = memoryState({ cursors: { domain: '0' } });
+    const w = works();
+    const error = await run(deps({ client, sink, state, works: w })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunError);
+    expect((error as RunError).cause).toEqual(new Error('broker gone'));
+    expect(state.saves).toEqual([]);
+    expect(w.calls.at(-1)).toMatch(/^finish work_1 true Run failed: broker gone\./);
+  });
+
+  it('counts and logs skipped records with their ThreatStream id, and imports the rest', async () => {
+    const logs = captureLogs();
+    const client = fakeClient({
+      domain: [
+        page([
+          record(1),
+          record(2, { value: 'has space.example' }),
+          { id: 77, update_id: 3 },
+          record(4, { status: 'pending' }),
+        ]),
+      ],
+    });
+    const sink = recordingSink();
+    const summary = await run(deps({ client, sink, logger: logs.logger }));
+    expect(summary.totals()).toMatchObject({ fetched: 4, imported: 1, skipped: 3 });
+    expect(summary.skippedByReason).toEqual({
+      invalid_value: 1,
+      malformed_record: 1,
+      unsupported_status: 1,
+    });
+    const skipped = logs.entries().filter((e) => e.message === 'ThreatStream record skipped');
+    expect(skipped.map((e) => [e.threatstream_id, e.reason])).toEqual([
+      ['77', 'malformed_record'],
+      ['1002', 'invalid_value'],
+      ['1004', 'unsupported_status'],
+    ]);
+    // The cursor still moves past them: a skipped record is never fetched again.
+    expect(summary.cursors).toEqual({ domain: '4' });
+  });
+
+  it('reports the run to the OpenCTI work with its summary', async () => {
+    const client = fakeClient({ domain: [page([record(1), record(2, { status: 'falsepos' })])] });
+    const w = works();
+    await run(deps({ client, works: w }));
+    expect(w.calls).toEqual([
+      'start Anomali ThreatStream run @ 2026-03-01T12:00:00.000Z',
+      'finish work_1 false Fetched 2 ThreatStream IOCs; imported 2 indicators (1 revoked); skipped 0; 1 bundles, 4 messages.',
+    ]);
+  });
+
+  it('waits for room in the queue before the run and before every batch', async () => {
+    const events: string[] = [];
+    const client = fakeClient({
+      domain: [page(Array.from({ length: 600 }, (_, i) => record(i + 1)))],
+    });
+    const sink: BundleSink = {
+      send: (b) => {
+        events.push('send');
+        return Promise.resolve(b.objects.length);
+      },
+      close: () => Promise.resolve(),
+    };
+    const queueGate = {
+      waitForRoom: () => {
+        events.push('gate');
+        return Promise.resolve();
+      },
+    };
+    const original = client.pages;
+    client.pages = (q: PageQuery) => {
+      events.push('fetch');
+      return original(q);
+    };
+    await run(deps({ client, sink, queueGate }));
+    expect(events).toEqual(['gate', 'fetch', 'gate', 'send', 'gate', 'send']);
+  });
+
+  it('stops between batches on a stop signal, keeps the cursor of the last whole page', async () => {
+    const sig = signals();
+    const client = fakeClient({
+      domain: [page([record(1)]), page(Array.from({ length: 900 }, (_, i) => record(i + 2)))],
+    });
+    const state = memoryState();
+    const sink: BundleSink = {
+      send: (b) => {
+        if (b.objects.length > 100) sig.stop.abort(new Error('SIGTERM'));
+        return Promise.resolve(b.objects.length);
+      },
+      close: () => Promise.resolve(),
+    };
+    const w = works();
+    const summary = await run(deps({ client, state, sink, works: w }), settings(), sig);
+    expect(summary.outcome).toBe('stopped');
+    expect(state.load().state).toEqual({ cursors: { domain: '1' } });
+    expect(w.calls.at(-1)).toMatch(/^finish work_1 false .*\(stopped\)\.$/);
+  });
+
+  it('ends the run without saving when the state is reset while it runs', async () => {
+    const state = memoryState({ cursors: { domain: '0' } });
+    const client = fakeClient({ domain: [page([record(1)], true), page([record(2)])] });
+    const sink: BundleSink = {
+      send: (b) => {
+        state.reset();
+        return Promise.resolve(b.objects.length);
+      },
+      close: () => Promise.resolve(),
+    };
+    const summary = await run(deps({ client, state, sink }));
+    expect(summary.outcome).toBe('reset');
+    expect(state.load().state).toEqual({ cursors: {} });
+    expect(state.saves).toEqual([]);
+  });
+
+  it('ends quietly when stopped while waiting for the queue to drain', async () => {
+    const sig = signals();
+    const client = fakeClient({ domain: [page([record(1)])] });
+    const queueGate = {
+      waitForRoom: (signal?: AbortSignal) =>
+        new Promise<void>((_, reject) => {
+          signal?.addEventListener('abort', () => reject(new Error('aborted')));
+          sig.stop.abort();
+        }),
+    };
+    const w = works();
+    const summary = await run(deps({ client, queueGate, works: w }), settings(), sig);
+    expect(summary.outcome).toBe('stopped');
+    expect(client.queries).toEqual([]);
+    expect(w.calls).toEqual([]);
+  });
+});
