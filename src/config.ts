@@ -227,6 +227,11 @@ export const configSchema = z
       queue_threshold: positiveNumber(500),
       queue_check_interval: integer({ min: 1, max: 86_400, default: 60 }),
       queue_protocol: oneOf(['amqp', 'api'] as const, 'amqp'),
+      expose_metrics: bool(false),
+      metrics_port: integer({ min: 1, max: 65_535, default: 9095 }),
+      dry_run: bool(false),
+      dry_run_out: text('threatstream-bundles'),
+      dry_run_state: text('threatstream-state.json'),
     }),
     mq: z.object({
       host: optionalText(),
@@ -266,12 +271,17 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     const required: [string, string, unknown][] = [
-      ['opencti', 'url', config.opencti.url],
-      ['opencti', 'token', config.opencti.token],
-      ['connector', 'id', config.connector.id],
       ['anomali', 'username', config.anomali.username],
       ['anomali', 'api_key', config.anomali.api_key],
     ];
+    // A dry run writes files instead of talking to OpenCTI, so it needs no platform settings.
+    if (!config.connector.dry_run) {
+      required.unshift(
+        ['opencti', 'url', config.opencti.url],
+        ['opencti', 'token', config.opencti.token],
+        ['connector', 'id', config.connector.id],
+      );
+    }
     for (const [section, key, value] of required) {
       if (value === undefined)
         ctx.addIssue({ code: 'custom', path: [section, key], message: 'is required' });

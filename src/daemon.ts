@@ -18,8 +18,15 @@ import { Works } from './opencti/works';
 import { AmqpSink } from './sinks/amqp-sink';
 import { ApiSink } from './sinks/api-sink';
 import type { BundleSink } from './sinks/sink';
+import { Metrics } from './observability/metrics';
+import { startObservabilityServer } from './observability/server';
+import { ConnectorStatus } from './observability/status';
 import { authorIdentity } from './stix/author';
-import { ThreatStreamAuthError, ThreatStreamClient } from './threatstream/client';
+import {
+  ThreatStreamAuthError,
+  ThreatStreamClient,
+  type RequestEvent,
+} from './threatstream/client';
 
 const PING_INTERVAL_MS = 40_000;
 const OPENCTI_TIMEOUT_MS = 120_000;
@@ -62,7 +69,11 @@ export function runSettings(config: Config): RunSettings {
   };
 }
 
-export function threatStreamClient(config: Config, logger: Logger): ThreatStreamClient {
+export function threatStreamClient(
+  config: Config,
+  logger: Logger,
+  onRequest?: (event: RequestEvent) => void,
+): ThreatStreamClient {
   const a = config.anomali;
   return new ThreatStreamClient({
     baseUrl: a.url,
@@ -74,6 +85,7 @@ export function threatStreamClient(config: Config, logger: Logger): ThreatStream
     maxResponseBytes: a.max_response_mb * 1024 * 1024,
     retry: { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 60_000 },
     logger,
+    ...(onRequest && { onRequest }),
   });
 }
 
@@ -129,8 +141,10 @@ export async function runDaemon(
   config: Config,
   logger: Logger,
   signals: RunSignals,
+  secrets: readonly string[],
 ): Promise<number> {
   const { connector } = config;
+  const metrics = new Metrics();
   const api = new OpenCtiApi({
     url: config.opencti.url,
     token: config.opencti.token,
@@ -171,12 +185,27 @@ export async function runDaemon(
     initialState,
     remoteHasState: hasCursors(initialState),
     info,
+    onPing: (ok) => {
+      metrics.pings.inc();
+      if (!ok) metrics.pingErrors.inc();
+      status.openCtiReachable = ok;
+    },
   });
+  const status = new ConnectorStatus(() => heartbeat.load().state.cursors);
   if (!once) heartbeat.start();
+  const server = connector.expose_metrics
+    ? await startObservabilityServer({
+        port: connector.metrics_port,
+        registry: metrics.registry,
+        status,
+        secrets,
+        logger,
+      })
+    : null;
 
   const sink = createSink(config, api, registration, logger);
   const deps: RunDependencies = {
-    client: threatStreamClient(config, logger),
+    client: threatStreamClient(config, logger, (event) => metrics.request(event)),
     sink,
     state: heartbeat,
     works: new Works(api, connector.id, logger),
@@ -188,6 +217,10 @@ export async function runDaemon(
       logger,
       report: (sizeMb, buffering) => {
         info.queue_messages_size = sizeMb;
+        status.queueSizeMb = sizeMb;
+        status.buffering = buffering;
+        metrics.queueSize.set(sizeMb);
+        metrics.buffering.set(buffering ? 1 : 0);
         if (info.buffering !== buffering) {
           info.buffering = buffering;
           void heartbeat.ping();
@@ -196,6 +229,7 @@ export async function runDaemon(
     }),
     logger,
     now: () => new Date(),
+    observer: metrics,
   };
   const settings = runSettings(config);
 
@@ -207,14 +241,33 @@ export async function runDaemon(
         run: (runSignals) => runOnce(deps, settings, runSignals),
         isFatal,
         logger,
-        onRunEnd: ({ nextRunAt }) => {
-          info.last_run_datetime = isoSeconds(new Date());
+        onRunStart: () => {
+          metrics.runs.inc();
+          metrics.setState('running');
+          status.running = true;
+        },
+        onRunEnd: ({ summary, error, nextRunAt }) => {
+          const now = new Date();
+          info.last_run_datetime = isoSeconds(now);
           info.next_run_datetime = nextRunAt ? isoSeconds(nextRunAt) : null;
+          metrics.setState('idle');
+          status.running = false;
+          status.nextRunAt = nextRunAt;
+          if (summary) status.lastRun = summary.toJSON();
+          if (error === undefined) {
+            status.lastError = null;
+            if (summary?.outcome === 'completed') metrics.lastSuccess.set(now.getTime() / 1000);
+          } else {
+            status.lastError = error instanceof Error ? error.message : String(error);
+            metrics.errors.inc();
+          }
         },
       },
       signals,
     );
   } finally {
+    metrics.setState('stopped');
+    server?.close();
     heartbeat.stop();
     await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
     await sink.close();

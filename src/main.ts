@@ -1,20 +1,37 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, secretsOf } from './config';
-import { runDaemon } from './daemon';
+import { isFatal, runDaemon } from './daemon';
+import { dryRun } from './dryrun/dry-run';
 import { createLogger, serializeError } from './log';
 
 /** How long a stopping daemon lets the batch in flight finish before giving up on it. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** Command-line flags are shorthands for their configuration keys and win over them. */
+function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'dry-run': { type: 'boolean' }, out: { type: 'string' }, state: { type: 'string' } },
+  });
+  return {
+    ...process.env,
+    ...(values['dry-run'] && { CONNECTOR_DRY_RUN: 'true' }),
+    ...(values.out !== undefined && { CONNECTOR_DRY_RUN_OUT: values.out }),
+    ...(values.state !== undefined && { CONNECTOR_DRY_RUN_STATE: values.state }),
+  };
+}
+
 async function main(): Promise<number> {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(environmentWithFlags(process.argv.slice(2)));
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError) && !(error instanceof TypeError)) throw error;
     createLogger({ level: 'error', secrets: [] }).error(`Invalid configuration: ${error.message}`);
     return 2;
   }
-  const logger = createLogger({ level: config.connector.log_level, secrets: secretsOf(config) });
+  const secrets = secretsOf(config);
+  const logger = createLogger({ level: config.connector.log_level, secrets });
 
   const stop = new AbortController();
   const abort = new AbortController();
@@ -32,11 +49,20 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const signals = { stop: stop.signal, abort: abort.signal };
 
   try {
-    return await runDaemon(config, logger, { stop: stop.signal, abort: abort.signal });
+    if (!config.connector.dry_run) return await runDaemon(config, logger, signals, secrets);
+    const { summary, files } = await dryRun(config, logger, signals);
+    logger.info('Dry run finished', { bundles_written: files.length, ...summary.toJSON() });
+    return 0;
   } catch (error) {
-    logger.error('Unexpected failure', { error: serializeError(error) });
+    logger.error(
+      isFatal(error) ? 'Stopping: this error needs a configuration change' : 'Run failed',
+      {
+        error: serializeError(error),
+      },
+    );
     return 1;
   }
 }

@@ -7,7 +7,7 @@ import { buildBundles } from '../stix/batches';
 import { convertRecord, type ConvertOptions } from '../stix/convert';
 import type { Indicator } from '../stix/types';
 import type { IocType, Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
-import { RunSummary } from './summary';
+import { RunSummary, type RunObserver } from './summary';
 
 export interface RunSettings {
   connectorName: string;
@@ -29,7 +29,9 @@ export interface RunDependencies {
   queueGate: { waitForRoom(signal?: AbortSignal): Promise<void> } | null;
   logger: Logger;
   now: () => Date;
-  /** Told after every page whose batches were all delivered (progress, metrics). */
+  /** Sees what the summary sees (metrics). */
+  observer?: RunObserver;
+  /** Told after every page whose batches were all delivered (progress lines). */
   onPage?: (type: IocType, summary: RunSummary) => void;
 }
 
@@ -55,6 +57,13 @@ export async function runOnce(
 ): Promise<RunSummary> {
   const startedAt = deps.now();
   const summary = new RunSummary(startedAt);
+  const observers: RunObserver[] = deps.observer ? [summary, deps.observer] : [summary];
+  const track: RunObserver = {
+    fetched: (type, n) => observers.forEach((o) => o.fetched(type, n)),
+    skipped: (type, reason) => observers.forEach((o) => o.skipped(type, reason)),
+    delivered: (type, objects, n) => observers.forEach((o) => o.delivered(type, objects, n)),
+    page: (type, cursor) => observers.forEach((o) => o.page(type, cursor)),
+  };
   const log = deps.logger;
   const { state, generation } = deps.state.load();
   const cursors = { ...state.cursors };
@@ -78,9 +87,9 @@ export async function runOnce(
   /** Delivers one page's batches; false when the run must end before the page is complete. */
   const deliver = async (type: IocType, page: Page): Promise<boolean> => {
     const indicators: Indicator[] = [];
-    summary.fetched(type, page.records.length + page.rejected.length);
+    track.fetched(type, page.records.length + page.rejected.length);
     for (const rejected of page.rejected) {
-      summary.skipped(type, rejected.reason);
+      track.skipped(type, rejected.reason);
       runLog.warn('ThreatStream record skipped', {
         ioc_type: type,
         threatstream_id: rejected.id,
@@ -94,7 +103,7 @@ export async function runOnce(
         indicators.push(result.indicator);
         continue;
       }
-      summary.skipped(type, result.reason);
+      track.skipped(type, result.reason);
       const level = result.reason === 'unsupported_type' ? 'debug' : 'warn';
       runLog.log(level, 'ThreatStream record skipped', {
         ioc_type: type,
@@ -107,7 +116,7 @@ export async function runOnce(
       if (signals.stop.aborted || deps.state.load().generation !== generation) return false;
       await deps.queueGate?.waitForRoom(signals.stop);
       const messages = await deps.sink.send(bundle, workId, signals.abort);
-      summary.delivered(type, bundle.objects, messages);
+      track.delivered(type, bundle.objects, messages);
     }
     return true;
   };
@@ -132,9 +141,8 @@ export async function runOnce(
       for await (const page of deps.client.pages(query, signals.stop)) {
         if (!(await deliver(type, page))) break types;
         cursors[type] = page.cursor;
-        summary.cursors[type] = page.cursor;
         if (!(await deps.state.save({ cursors }, generation))) break types;
-        summary.page(type);
+        track.page(type, page.cursor);
         deps.onPage?.(type, summary);
         runLog.info('Page imported', {
           ioc_type: type,

@@ -13,8 +13,16 @@ export interface TypeCounts {
 
 const zero = (): TypeCounts => ({ fetched: 0, imported: 0, revoked: 0, skipped: 0, pages: 0 });
 
+/** What a run reports as it goes; the run summary and the metrics both listen. */
+export interface RunObserver {
+  fetched(type: IocType, records: number): void;
+  skipped(type: IocType, reason: string): void;
+  delivered(type: IocType, objects: readonly StixObject[], messages: number): void;
+  page(type: IocType, cursor: string): void;
+}
+
 /** What one run did, for the logs, the OpenCTI work message, the metrics and `/status`. */
-export class RunSummary {
+export class RunSummary implements RunObserver {
   endedAt: Date | null = null;
   outcome: RunOutcome = 'running';
   cursors: Partial<Record<IocType, string>> = {};
@@ -49,8 +57,9 @@ export class RunSummary {
     this.messages += messages;
   }
 
-  page(type: IocType): void {
+  page(type: IocType, cursor: string): void {
     this.counts(type).pages++;
+    this.cursors[type] = cursor;
   }
 
   typeCounts(type: IocType): TypeCounts {

@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import type { Config } from '../config';
+import { runOnce, type RunSignals } from '../connector/run';
+import type { RunSummary } from '../connector/summary';
+import { runSettings, threatStreamClient } from '../daemon';
+import type { Logger } from '../log';
+import type { IocType } from '../threatstream/client';
+import { DirectorySink } from './directory-sink';
+import { FileStateStore } from './file-state';
+
+export interface DryRunResult {
+  summary: RunSummary;
+  files: string[];
+}
+
+/**
+ * One run without OpenCTI or RabbitMQ: fetch from ThreatStream, convert, and write each batch
+ * as a bundle file. The cursors live in a local file, so a second dry run is incremental.
+ */
+export async function dryRun(
+  config: Config,
+  logger: Logger,
+  signals: RunSignals,
+  onPage?: (type: IocType, summary: RunSummary) => void,
+): Promise<DryRunResult> {
+  const startedAt = new Date();
+  const out = resolve(config.connector.dry_run_out);
+  const sink = new DirectorySink(out, startedAt.toISOString().replace(/[:.]/g, '-'));
+  logger.info('Dry run: bundles go to files, cursors to a local state file', {
+    out,
+    state: resolve(config.connector.dry_run_state),
+  });
+  const summary = await runOnce(
+    {
+      client: threatStreamClient(config, logger),
+      sink,
+      state: new FileStateStore(resolve(config.connector.dry_run_state)),
+      works: null,
+      queueGate: null,
+      logger,
+      now: () => new Date(),
+      ...(onPage && { onPage }),
+    },
+    runSettings(config),
+    signals,
+  );
+  return { summary, files: sink.written };
+}

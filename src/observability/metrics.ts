@@ -1,0 +1,120 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RunObserver } from '../connector/summary';
+import type { StixObject } from '../stix/types';
+import type { IocType, RequestEvent } from '../threatstream/client';
+
+export type ConnectorRunState = 'idle' | 'running' | 'stopped';
+const RUN_STATES: readonly ConnectorRunState[] = ['idle', 'running', 'stopped'];
+
+/**
+ * Prometheus metrics: pycti's connector metric names, so existing dashboards keep working,
+ * plus the ThreatStream import's own.
+ */
+export class Metrics implements RunObserver {
+  readonly registry = new Registry();
+  readonly bundlesSent = this.counter(
+    'bundles_sent_total',
+    'Messages published to OpenCTI, one per STIX object as pycti counts them',
+  );
+  readonly recordsSent = this.counter('records_sent_total', 'STIX objects delivered to OpenCTI');
+  readonly runs = this.counter('runs_total', 'Import runs started');
+  readonly pings = this.counter('ping_api_total', 'Pings sent to OpenCTI');
+  readonly pingErrors = this.counter('ping_api_errors_total', 'Pings to OpenCTI that failed');
+  readonly errors = this.counter('errors_total', 'Import runs that failed');
+  readonly clientErrors = this.counter('client_errors_total', 'ThreatStream requests that failed');
+  readonly state = this.gauge('state', 'Connector state, 1 for the current one', ['state']);
+  readonly iocsFetched = this.counter(
+    'threatstream_iocs_fetched_total',
+    'IOCs received from ThreatStream',
+    ['type'],
+  );
+  readonly iocsImported = this.counter(
+    'threatstream_iocs_imported_total',
+    'Indicators delivered to OpenCTI',
+    ['type'],
+  );
+  readonly iocsRevoked = this.counter(
+    'threatstream_iocs_revoked_total',
+    'Revoked indicators delivered to OpenCTI',
+    ['type'],
+  );
+  readonly iocsSkipped = this.counter(
+    'threatstream_iocs_skipped_total',
+    'IOCs skipped, by reason',
+    ['type', 'reason'],
+  );
+  readonly cursor = this.gauge('threatstream_cursor', 'Last delivered ThreatStream update_id', [
+    'type',
+  ]);
+  readonly queueSize = this.gauge(
+    'opencti_queue_size_megabytes',
+    "Size of the connector's queue in OpenCTI",
+  );
+  readonly buffering = this.gauge(
+    'opencti_queue_buffering',
+    '1 while the import waits for the queue to drain',
+  );
+  readonly lastSuccess = this.gauge(
+    'last_successful_run_timestamp_seconds',
+    'End of the last completed run',
+  );
+  readonly requestDuration = new Histogram({
+    name: 'threatstream_request_duration_seconds',
+    help: 'ThreatStream request latency',
+    labelNames: ['status'],
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly retries = this.counter(
+    'threatstream_request_retries_total',
+    'ThreatStream requests retried',
+  );
+
+  constructor() {
+    this.setState('idle');
+  }
+
+  setState(current: ConnectorRunState): void {
+    for (const s of RUN_STATES) this.state.set({ state: s }, s === current ? 1 : 0);
+  }
+
+  fetched(type: IocType, records: number): void {
+    this.iocsFetched.inc({ type }, records);
+  }
+
+  skipped(type: IocType, reason: string): void {
+    this.iocsSkipped.inc({ type, reason });
+  }
+
+  delivered(type: IocType, objects: readonly StixObject[], messages: number): void {
+    let imported = 0;
+    let revoked = 0;
+    for (const object of objects) {
+      if (object.type !== 'indicator') continue;
+      imported++;
+      if (object.revoked) revoked++;
+    }
+    this.iocsImported.inc({ type }, imported);
+    this.iocsRevoked.inc({ type }, revoked);
+    this.recordsSent.inc(objects.length);
+    this.bundlesSent.inc(messages);
+  }
+
+  page(type: IocType, cursor: string): void {
+    this.cursor.set({ type }, Number(cursor));
+  }
+
+  request(event: RequestEvent): void {
+    this.requestDuration.observe({ status: String(event.status) }, event.durationMs / 1000);
+    if (event.retried) this.retries.inc();
+    if (event.status === 'network_error' || event.status >= 400) this.clientErrors.inc();
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+}
