@@ -238,7 +238,11 @@ export async function runDaemon(
       {
         periodMs: connector.duration_period,
         runAndTerminate: connector.run_and_terminate,
-        run: (runSignals) => runOnce(deps, settings, runSignals),
+        run: async (runSignals) => {
+          // A ping first, so that a reset made in the UI since the last ping applies to this run.
+          await heartbeat.ping();
+          return runOnce(deps, settings, runSignals);
+        },
         isFatal,
         logger,
         onRunStart: () => {

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config';
+import { convertRecord } from '../../src/stix/convert';
+import { authorIdentity } from '../../src/stix/author';
+import type { IocType } from '../../src/threatstream/client';
+import { parseRecords } from '../../src/threatstream/schema';
+import {
+  expectedRecords,
+  startSimulator,
+  type ThreatStreamSimulator,
+  type ThreatStreamType,
+} from '../../src/threatstream/simulator';
+import { OpenCtiStub } from './opencti-stub';
+import { declarePushQueue, deleteQueue, type PushQueue } from './rabbitmq';
+
+export const TOKEN = 'opencti-token-2c9f5a7e-1d3b';
+export const API_KEY = 'ts-api-key-9f8e7d6c5b4a';
+export const USERNAME = 'analyst@example.com';
+export const CONNECTOR_USER = '88ec0c6a-13ce-5e39-b486-354fe4a7084f';
+
+/** Records start two days ago, one per second, so they all sit inside the import window. */
+export const FEED_START = new Date(Date.now() - 2 * 86_400_000);
+
+const WIRE_TYPE: Record<IocType, ThreatStreamType> = {
+  ip: 'ip',
+  ipv6: 'ipv6',
+  domain: 'domain',
+  url: 'url',
+  email: 'email',
+  hash: 'md5',
+  string: 'string',
+};
+
+/** A ThreatStream simulator, an OpenCTI stand-in and a real push queue, wired for one connector. */
+export interface ConnectorWorld {
+  connectorId: string;
+  simulator: ThreatStreamSimulator;
+  opencti: OpenCtiStub;
+  push: PushQueue;
+  env: Record<string, string>;
+  config(overrides?: Record<string, string>): Config;
+  close(): Promise<void>;
+}
+
+export async function startWorld(options: {
+  total: number;
+  storedState?: string | null;
+}): Promise<ConnectorWorld> {
+  const connectorId = randomUUID();
+  const simulator = await startSimulator({
+    username: USERNAME,
+    apiKey: API_KEY,
+    total: options.total,
+    startTime: FEED_START,
+  });
+  const opencti = await OpenCtiStub.start({
+    token: TOKEN,
+    connectorUserId: CONNECTOR_USER,
+    broker: {
+      host: '127.0.0.1',
+      port: 5672,
+      user: 'guest',
+      pass: 'guest',
+      vhost: '/',
+      use_ssl: false,
+    },
+    ...(options.storedState !== undefined && { storedState: options.storedState }),
+  });
+  const push = await declarePushQueue(connectorId);
+  const env = {
+    OPENCTI_URL: opencti.url,
+    OPENCTI_TOKEN: TOKEN,
+    CONNECTOR_ID: connectorId,
+    CONNECTOR_LOG_LEVEL: 'debug',
+    CONNECTOR_RUN_AND_TERMINATE: 'true',
+    ANOMALI_URL: simulator.url,
+    ANOMALI_USERNAME: USERNAME,
+    ANOMALI_API_KEY: API_KEY,
+    ANOMALI_IMPORT_START: 'P7D',
+    ANOMALI_STABILITY_DELAY: '0',
+    CONNECTOR_CONFIG_FILE: '/dev/null',
+  };
+  return {
+    connectorId,
+    simulator,
+    opencti,
+    push,
+    env,
+    config: (overrides = {}) => loadConfig({ ...env, ...overrides }),
+    close: async () => {
+      await Promise.all([simulator.close(), opencti.close(), deleteQueue(push.queue)]);
+    },
+  };
+}
+
+/**
+ * The indicator ids a full import of the first `total` records must deliver: on a cold start
+ * only active records, converted exactly as the connector converts them.
+ */
+export function expectedIndicatorIds(
+  total: number,
+  types: readonly IocType[],
+  activeOnly: boolean,
+): Set<string> {
+  const ids = new Set<string>();
+  const options = {
+    author: authorIdentity('Anomali ThreatStream'),
+    defaultTlp: 'amber' as const,
+    createObservables: true,
+    uiUrl: 'https://ui.threatstream.com',
+  };
+  for (const type of types) {
+    for (const raw of expectedRecords(total, WIRE_TYPE[type], { startTime: FEED_START })) {
+      if (activeOnly && raw.status !== 'active') continue;
+      const [record] = parseRecords([raw]).records;
+      const result = record && convertRecord(record, options);
+      if (result?.ok) ids.add(result.indicator.id);
+    }
+  }
+  return ids;
+}
+
+/** The greatest update_id of a type among the first `total` records (what its cursor must reach). */
+export function lastUpdateId(
+  total: number,
+  type: IocType,
+  activeOnly: boolean,
+): string | undefined {
+  let last: number | undefined;
+  for (const raw of expectedRecords(total, WIRE_TYPE[type], { startTime: FEED_START })) {
+    if (!activeOnly || raw.status === 'active') last = raw.update_id;
+  }
+  return last === undefined ? undefined : String(last);
+}
