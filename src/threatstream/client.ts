@@ -1,0 +1,201 @@
+import type { Logger } from '../log';
+import { ThreatStreamRequestError } from './errors';
+import { interpretPage } from './page';
+import { buildPageParams, type PageQuery, type PageRequest } from './query';
+import { abortableSleep, retryDelayMs, type RetryPolicy } from './retry';
+import type { IntelligenceRecord, RejectedRecord } from './schema';
+import { ThreatStreamTransport, type IntelligenceEnvelope, type RequestStatus } from './transport';
+
+export { ThreatStreamAuthError, ThreatStreamRequestError } from './errors';
+export { IOC_TYPES, type IocType, type PageQuery } from './query';
+
+export interface RequestEvent {
+  durationMs: number;
+  status: RequestStatus;
+  /** 1-based attempt number for this page. */
+  attempt: number;
+  /** Whether this attempt failed and another one follows. */
+  retried: boolean;
+}
+
+export interface ThreatStreamClientOptions {
+  /** e.g. https://api.threatstream.com (a trailing slash is tolerated). */
+  baseUrl: string;
+  username: string;
+  apiKey: string;
+  /** false logs a warning once, at construction. */
+  sslVerify: boolean;
+  /** 1..1000 (ThreatStream's maximum). */
+  pageSize: number;
+  /** Hard deadline for one request, body included. */
+  timeoutMs: number;
+  /** Bigger response bodies are refused, not retried. */
+  maxResponseBytes: number;
+  retry: RetryPolicy;
+  logger: Logger;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  onRequest?: (event: RequestEvent) => void;
+}
+
+export interface Page {
+  /** Valid records with update_id above the cursor sent, in the order received. */
+  records: IntelligenceRecord[];
+  /** Malformed records, and records at or below the cursor sent ('stale_update_id'). */
+  rejected: RejectedRecord[];
+  /** The cursor after this page: its greatest readable update_id, never below the cursor sent. */
+  cursor: string;
+  hasMore: boolean;
+}
+
+const MAX_PAGE_SIZE = 1000;
+const LOGGED_REJECTS = 10;
+
+export class ThreatStreamClient {
+  private readonly transport: ThreatStreamTransport;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(private readonly options: ThreatStreamClientOptions) {
+    const { pageSize } = options;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw new RangeError(`pageSize must be an integer in 1..${MAX_PAGE_SIZE}`);
+    }
+    if (!Number.isInteger(options.retry.maxAttempts) || options.retry.maxAttempts < 1) {
+      throw new RangeError('retry.maxAttempts must be a positive integer');
+    }
+    this.transport = new ThreatStreamTransport(options);
+    this.sleep = options.sleep ?? abortableSleep;
+    if (!options.sslVerify) {
+      options.logger.warn(
+        'TLS certificate verification of ThreatStream is disabled: the API key is exposed to anyone able to intercept the connection',
+        { baseUrl: options.baseUrl },
+      );
+    }
+  }
+
+  /**
+   * Pages of one type from its cursor, in update_id order. Yields one page at a time and
+   * prefetches exactly one page ahead: the request for page N+1 starts as soon as page N is
+   * parsed, and is abandoned if the consumer stops early. Empty pages are not yielded.
+   */
+  async *pages(query: PageQuery, signal?: AbortSignal): AsyncGenerator<Page> {
+    signal?.throwIfAborted();
+    const prefetch = new AbortController();
+    const linked =
+      signal === undefined ? prefetch.signal : AbortSignal.any([signal, prefetch.signal]);
+    const coldStart = query.cursor === null;
+    let cursorSent = query.cursor;
+    let pending = this.fetchEnvelope(query, { cursor: cursorSent, coldStart }, linked);
+    try {
+      for (;;) {
+        const envelope = await pending;
+        if (envelope.objects.length === 0) {
+          this.warnIfEmptyPageAnnouncedMore(query, envelope, cursorSent);
+          return;
+        }
+        const page = interpretPage(envelope.objects, cursorSent);
+        this.logRejected(query, page.rejected);
+        if (page.cursor === null) {
+          // Only possible on a cold start's first page: no cursor to persist or to page from.
+          this.options.logger.warn(
+            'ThreatStream page has no readable update_id on a cold start; stopping this pass',
+            { type: query.type, objects: envelope.objects.length },
+          );
+          return;
+        }
+        const hasMore = this.continues(query, envelope, page.advanced, cursorSent);
+        if (hasMore) {
+          pending = this.fetchEnvelope(query, { cursor: page.cursor, coldStart }, linked);
+          // Observed now so that an abandoned prefetch never becomes an unhandled rejection;
+          // the next iteration still awaits (and rethrows) it.
+          pending.catch(() => undefined);
+        }
+        yield { records: page.records, rejected: page.rejected, cursor: page.cursor, hasMore };
+        if (!hasMore) return;
+        cursorSent = page.cursor;
+      }
+    } finally {
+      prefetch.abort();
+    }
+  }
+
+  private continues(
+    query: PageQuery,
+    envelope: IntelligenceEnvelope,
+    advanced: boolean,
+    cursorSent: string | null,
+  ): boolean {
+    if (envelope.next === null) return false;
+    if (!advanced) {
+      this.options.logger.warn(
+        'ThreatStream page did not move the cursor although more pages are announced; stopping this pass to avoid a loop',
+        { type: query.type, cursor: cursorSent, objects: envelope.objects.length },
+      );
+      return false;
+    }
+    return true;
+  }
+
+  private warnIfEmptyPageAnnouncedMore(
+    query: PageQuery,
+    envelope: IntelligenceEnvelope,
+    cursorSent: string | null,
+  ): void {
+    if (envelope.next === null) return;
+    this.options.logger.warn(
+      'ThreatStream returned an empty page although more pages are announced; stopping this pass',
+      { type: query.type, cursor: cursorSent },
+    );
+  }
+
+  private async fetchEnvelope(
+    query: PageQuery,
+    request: PageRequest,
+    signal: AbortSignal,
+  ): Promise<IntelligenceEnvelope> {
+    const params = buildPageParams(query, request, this.options.pageSize);
+    const { maxAttempts } = this.options.retry;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const outcome = await this.transport.send(params, signal);
+      const retried = outcome.kind === 'retryable' && attempt < maxAttempts;
+      this.options.onRequest?.({
+        durationMs: performance.now() - started,
+        status: outcome.status,
+        attempt,
+        retried,
+      });
+      if (outcome.kind === 'page') return outcome.envelope;
+      if (outcome.kind === 'fatal') throw outcome.error;
+      if (!retried) {
+        throw new ThreatStreamRequestError(
+          `ThreatStream request for type ${query.type} failed after ${attempt} attempt(s): ${outcome.reason}`,
+          {
+            status: typeof outcome.status === 'number' ? outcome.status : undefined,
+            cause: outcome.cause,
+          },
+        );
+      }
+      const delayMs = retryDelayMs(attempt, outcome.retryAfterMs, this.options.retry);
+      this.options.logger.warn('ThreatStream request failed; retrying', {
+        type: query.type,
+        status: outcome.status,
+        reason: outcome.reason,
+        attempt,
+        maxAttempts,
+        delayMs,
+      });
+      await this.sleep(delayMs, signal);
+    }
+  }
+
+  private logRejected(query: PageQuery, rejected: readonly RejectedRecord[]): void {
+    if (rejected.length === 0) return;
+    const counts: Record<string, number> = {};
+    for (const reject of rejected) counts[reject.reason] = (counts[reject.reason] ?? 0) + 1;
+    this.options.logger.warn('ThreatStream page had records that were skipped', {
+      type: query.type,
+      counts,
+      examples: rejected.slice(0, LOGGED_REJECTS),
+    });
+  }
+}

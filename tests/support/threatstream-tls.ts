@@ -1,0 +1,25 @@
+/**
+ * A self-signed certificate for 127.0.0.1, made for the TLS tests only (trusted nowhere).
+ * It stands for an on-premises ThreatStream with a private CA.
+ */
+export const SELF_SIGNED_KEY = `
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgtlMcn7fSl4O0xBDI
+VqCSN8z/WOCgeBz95mfHVKSQKSehRANCAAQ9koEr7jy+kjKtnA/NuH7pEhBRb/FK
+12FGYH5koyURyelz02GjhIjHLollHqz+8R3ybvjoKNpm19z8ChY88ZEe
+-----END PRIVATE KEY-----
+`;
+
+export const SELF_SIGNED_CERT = `
+-----BEGIN CERTIFICATE-----
+MIIBnzCCAUagAwIBAgIUMwfnKCif5ovxv/QIcvFUheRANxkwCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRdGhyZWF0c3RyZWFtLnRlc3QwIBcNMjYxMTIyMTYxMDIwWhgP
+MjEyNjEwMjkxNjEwMjBaMBwxGjAYBgNVBAMMEXRocmVhdHN0cmVhbS50ZXN0MFkw
+EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEPZKBK+48vpIyrZwPzbh+6RIQUW/xStdh
+RmB+ZKMlEcnpc9Nho4SIxy6JZR6s/vEd8m746CjaZtfc/AoWPPGRHqNkMGIwHQYD
+VR0OBBYEFC/d/hxdAurnbo8MVYqvFt7QXY+6MB8GA1UdIwQYMBaAFC/d/hxdAurn
+bo8MVYqvFt7QXY+6MA8GA1UdEwEB/wQFMAMBAf8wDwYDVR0RBAgwBocEfwAAATAK
+BggqhkjOPQQDAgNHADBEAiBIbABNuY1xwHvNT+3Q44RGipkyPRW3X7Zvh8GseOjp
+jAIgZnlenh2d2pSkCGDQgDFTreJ1mozp1Ym+OK++l5oImO8=
+-----END CERTIFICATE-----
+`;

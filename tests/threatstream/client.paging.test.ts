@@ -1,0 +1,364 @@
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { ThreatStreamClient, type Page } from '../../src/threatstream/client';
+import {
+  AUTHORIZATION,
+  API_KEY,
+  COLD_START_FROM,
+  INTELLIGENCE_URL,
+  NEXT_LINK,
+  UNTIL,
+  captureLogs,
+  clientOptions,
+  collectPages,
+  intelRecord,
+  pageBody,
+  pageQuery,
+  paramsOf,
+} from '../support/threatstream-fixtures';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => {
+  server.resetHandlers();
+  server.events.removeAllListeners();
+});
+afterAll(() => server.close());
+
+/** Serves pages from a list of update_ids per type, honouring update_id__gt and limit like ThreatStream. */
+function serveFeed(feeds: Record<string, number[]>, seen: Array<Record<string, string>>) {
+  server.use(
+    http.get(INTELLIGENCE_URL, ({ request }) => {
+      const params = paramsOf(request);
+      seen.push(params);
+      const above = Number(params['update_id__gt'] ?? '0');
+      const limit = Number(params['limit']);
+      const remaining = (feeds[params['type']!] ?? []).filter((id) => id > above);
+      const objects = remaining.slice(0, limit).map((id) => intelRecord(id));
+      return HttpResponse.json(pageBody(objects, remaining.length > limit ? NEXT_LINK : null));
+    }),
+  );
+}
+
+function serveSequence(bodies: unknown[], seen: Array<Record<string, string>> = []) {
+  let call = 0;
+  server.use(
+    http.get(INTELLIGENCE_URL, ({ request }) => {
+      seen.push(paramsOf(request));
+      const body = bodies[Math.min(call++, bodies.length - 1)];
+      return HttpResponse.json(body as Record<string, unknown>);
+    }),
+  );
+}
+
+const updateIds = (page: Page) => page.records.map((r) => r.update_id);
+
+describe('ThreatStreamClient paging', () => {
+  test('pages one type by update_id and sends only header authentication', async () => {
+    const seen: Array<Record<string, string>> = [];
+    const headers: string[] = [];
+    const urls: string[] = [];
+    server.events.on('request:start', ({ request }) => {
+      headers.push(request.headers.get('authorization') ?? '');
+      urls.push(request.url);
+    });
+    serveFeed({ ip: [1001, 1002, 1003, 1004, 1005, 1006, 1007] }, seen);
+    const { logger } = captureLogs();
+    const client = new ThreatStreamClient(clientOptions(logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '1000' })));
+
+    expect(pages.map(updateIds)).toEqual([
+      ['1001', '1002', '1003'],
+      ['1004', '1005', '1006'],
+      ['1007'],
+    ]);
+    expect(pages.map((p) => [p.cursor, p.hasMore])).toEqual([
+      ['1003', true],
+      ['1006', true],
+      ['1007', false],
+    ]);
+    expect(seen.map((p) => p['update_id__gt'])).toEqual(['1000', '1003', '1006']);
+    expect(headers).toEqual([AUTHORIZATION, AUTHORIZATION, AUTHORIZATION]);
+    expect(urls.filter((url) => url.includes(API_KEY) || url.includes('api_key'))).toEqual([]);
+  });
+
+  test('keeps cursors of different types independent', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveFeed({ ip: [10, 20, 30, 40], domain: [15, 25, 35], md5: [5, 50] }, seen);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const ip = await collectPages(client.pages(pageQuery({ type: 'ip', cursor: '20' })));
+    const domain = await collectPages(client.pages(pageQuery({ type: 'domain', cursor: '5' })));
+    const hash = await collectPages(client.pages(pageQuery({ type: 'hash', cursor: '5' })));
+
+    expect(ip.flatMap(updateIds)).toEqual(['30', '40']);
+    expect(domain.flatMap(updateIds)).toEqual(['15', '25', '35']);
+    expect(hash.flatMap(updateIds)).toEqual(['50']);
+    expect(seen.map((p) => `${p['type']}>${p['update_id__gt']}`)).toEqual([
+      'ip>20',
+      'domain>5',
+      'md5>5',
+    ]);
+  });
+
+  test('a cold start filters on active records since the look-back on every page', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveFeed({ md5: [7, 8, 9, 10] }, seen);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    await collectPages(client.pages(pageQuery({ type: 'hash', cursor: null })));
+
+    const coldStart = {
+      order_by: 'update_id',
+      limit: '3',
+      type: 'md5',
+      status: 'active',
+      modified_ts__gte: COLD_START_FROM.toISOString(),
+      modified_ts__lt: UNTIL.toISOString(),
+    };
+    expect(seen).toEqual([coldStart, { ...coldStart, update_id__gt: '9' }]);
+    expect(seen[0]!['modified_ts__lt']).toBe('2026-03-01T12:00:00.000Z');
+  });
+
+  test('an incremental pass sends no status filter, so deactivations arrive', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveFeed({ url: [101] }, seen);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    await collectPages(
+      client.pages(
+        pageQuery({
+          type: 'url',
+          cursor: '100',
+          minConfidence: 40,
+          feedIds: ['9241', '1103'],
+          trustedCircleIds: ['10015', '7'],
+        }),
+      ),
+    );
+
+    expect(seen).toEqual([
+      {
+        order_by: 'update_id',
+        limit: '3',
+        type: 'url',
+        modified_ts__lt: UNTIL.toISOString(),
+        update_id__gt: '100',
+        confidence__gte: '40',
+        feed_id: '9241,1103',
+        trusted_circle_ids: '10015,7',
+      },
+    ]);
+  });
+
+  test('stops when meta.next is null even if the page is full', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveSequence([pageBody([intelRecord(2), intelRecord(3), intelRecord(4)], null)], seen);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
+
+    expect(pages).toHaveLength(1);
+    expect(pages[0]!.hasMore).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  test('an empty page with next set ends the pass with a warning and yields nothing', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveSequence([pageBody([], NEXT_LINK)], seen);
+    const logs = captureLogs();
+    const client = new ThreatStreamClient(clientOptions(logs.logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
+
+    expect(pages).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(logs.has('warn', 'empty page')).toBe(true);
+  });
+
+  test('a page that does not move the cursor ends the pass instead of looping', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveSequence([pageBody([intelRecord(40), intelRecord(50)], NEXT_LINK)], seen);
+    const logs = captureLogs();
+    const client = new ThreatStreamClient(clientOptions(logs.logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '50' })));
+
+    expect(seen).toHaveLength(1);
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toMatchObject({ records: [], cursor: '50', hasMore: false });
+    expect(pages[0]!.rejected.map((r) => [r.updateId, r.reason])).toEqual([
+      ['40', 'stale_update_id'],
+      ['50', 'stale_update_id'],
+    ]);
+    expect(logs.has('warn', 'did not move the cursor')).toBe(true);
+  });
+
+  test('the cursor is the greatest update_id of the page, compared as a number', async () => {
+    const seen: Array<Record<string, string>> = [];
+    serveSequence(
+      [
+        pageBody([intelRecord('99'), intelRecord('100'), intelRecord('98')], NEXT_LINK),
+        pageBody([intelRecord('9007199254740993'), intelRecord('101')], null),
+      ],
+      seen,
+    );
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '97' })));
+
+    expect(pages.map(updateIds)).toEqual([
+      ['99', '100', '98'],
+      ['9007199254740993', '101'],
+    ]);
+    expect(pages.map((p) => p.cursor)).toEqual(['100', '9007199254740993']);
+    expect(seen.map((p) => p['update_id__gt'])).toEqual(['97', '100']);
+  });
+
+  test('records at or below the cursor sent are skipped and reported as stale', async () => {
+    serveSequence([pageBody([intelRecord(90), intelRecord(101), intelRecord(100)])]);
+    const logs = captureLogs();
+    const client = new ThreatStreamClient(clientOptions(logs.logger));
+
+    const [page] = await collectPages(client.pages(pageQuery({ cursor: '100' })));
+
+    expect(updateIds(page!)).toEqual(['101']);
+    expect(page!.rejected).toEqual([
+      expect.objectContaining({ updateId: '90', reason: 'stale_update_id' }),
+      expect.objectContaining({ updateId: '100', reason: 'stale_update_id' }),
+    ]);
+    expect(page!.cursor).toBe('101');
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({ level: 'warn', counts: { stale_update_id: 2 } }),
+    );
+  });
+
+  test('a record repeated on the next page is delivered once', async () => {
+    serveSequence([
+      pageBody([intelRecord(1), intelRecord(2), intelRecord(3)], NEXT_LINK),
+      pageBody([intelRecord(3), intelRecord(4)], null),
+    ]);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: null })));
+
+    expect(pages.flatMap(updateIds)).toEqual(['1', '2', '3', '4']);
+    expect(pages[1]!.rejected).toEqual([
+      expect.objectContaining({ updateId: '3', reason: 'stale_update_id' }),
+    ]);
+  });
+
+  test('malformed records are reported with their ids while the rest of the page is kept', async () => {
+    serveSequence([
+      pageBody([
+        intelRecord(11),
+        intelRecord(12, { value: 42 }),
+        { id: 'not-a-number', garbage: true },
+        null,
+        intelRecord(13),
+        intelRecord(19, { created_ts: undefined }),
+      ]),
+    ]);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const [page] = await collectPages(client.pages(pageQuery({ cursor: '10' })));
+
+    expect(updateIds(page!)).toEqual(['11', '13']);
+    expect(page!.rejected.map((r) => [r.id, r.updateId, r.reason])).toEqual([
+      [String(500_012), '12', 'malformed_record'],
+      [null, null, 'malformed_record'],
+      [null, null, 'malformed_record'],
+      [String(500_019), '19', 'malformed_record'],
+    ]);
+    // The cursor moves past a malformed record whose update_id could be read.
+    expect(page!.cursor).toBe('19');
+  });
+
+  test('prefetches exactly one page ahead while the consumer holds a page', async () => {
+    const ids = Array.from({ length: 15 }, (_, i) => 101 + i);
+    const seen: Array<Record<string, string>> = [];
+    serveFeed({ ip: ids }, seen);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const inFlightWhileHolding: number[] = [];
+    let consumed = 0;
+    for await (const page of client.pages(pageQuery({ cursor: '100' }))) {
+      consumed += 1;
+      // Give a runaway prefetcher every chance to fetch more than one page ahead.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      inFlightWhileHolding.push(seen.length - consumed);
+      expect(page.records).toHaveLength(3);
+    }
+
+    expect(consumed).toBe(5);
+    expect(inFlightWhileHolding).toEqual([1, 1, 1, 1, 0]);
+  });
+
+  test('a consumer that stops early abandons the prefetch without an unhandled rejection', async () => {
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    let call = 0;
+    server.use(
+      http.get(INTELLIGENCE_URL, () => {
+        call += 1;
+        if (call === 1) return HttpResponse.json(pageBody([intelRecord(5)], NEXT_LINK));
+        return new HttpResponse('busy', { status: 503 });
+      }),
+    );
+    // The prefetch fails once and pauses before retrying; that pause must be cancelled.
+    let pauseSignal: AbortSignal | undefined;
+    const sleep = (_ms: number, signal?: AbortSignal) =>
+      new Promise<void>((_resolve, reject) => {
+        pauseSignal = signal;
+        signal?.addEventListener('abort', () => reject(signal.reason as Error));
+      });
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { sleep }));
+
+    for await (const page of client.pages(pageQuery({ cursor: '1' }))) {
+      expect(page.cursor).toBe('5');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    process.off('unhandledRejection', unhandled);
+    expect(call).toBe(2);
+    expect(pauseSignal?.aborted).toBe(true);
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+
+  test('an error of the prefetched page surfaces when the consumer asks for it', async () => {
+    let call = 0;
+    server.use(
+      http.get(INTELLIGENCE_URL, () => {
+        call += 1;
+        if (call === 1) return HttpResponse.json(pageBody([intelRecord(5)], NEXT_LINK));
+        return new HttpResponse('no', { status: 400 });
+      }),
+    );
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+    const pages = client.pages(pageQuery({ cursor: '1' }));
+
+    await expect(pages.next()).resolves.toMatchObject({ value: { cursor: '5' } });
+    await expect(pages.next()).rejects.toThrow('ThreatStream answered HTTP 400');
+  });
+
+  test('rejects page sizes ThreatStream would not honour', () => {
+    const { logger } = captureLogs();
+    expect(() => new ThreatStreamClient(clientOptions(logger, { pageSize: 0 }))).toThrow(
+      RangeError,
+    );
+    expect(() => new ThreatStreamClient(clientOptions(logger, { pageSize: 1001 }))).toThrow(
+      RangeError,
+    );
+  });
+
+  test('warns once at construction when TLS verification is off', () => {
+    const logs = captureLogs();
+    new ThreatStreamClient(clientOptions(logs.logger, { sslVerify: false }));
+    const warnings = logs.entries().filter((e) => e['level'] === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!['message']).toContain('TLS certificate verification');
+  });
+});
