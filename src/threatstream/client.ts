@@ -48,7 +48,6 @@ export interface Page {
 }
 
 const MAX_PAGE_SIZE = 1000;
-const LOGGED_REJECTS = 10;
 
 export class ThreatStreamClient {
   private readonly transport: ThreatStreamTransport;
@@ -93,7 +92,6 @@ export class ThreatStreamClient {
           return;
         }
         const page = interpretPage(envelope.objects, cursorSent);
-        this.logRejected(query, page.rejected);
         if (page.cursor === null) {
           // Only possible on a cold start's first page: no cursor to persist or to page from.
           this.options.logger.warn(
@@ -186,16 +184,5 @@ export class ThreatStreamClient {
       });
       await this.sleep(delayMs, signal);
     }
-  }
-
-  private logRejected(query: PageQuery, rejected: readonly RejectedRecord[]): void {
-    if (rejected.length === 0) return;
-    const counts: Record<string, number> = {};
-    for (const reject of rejected) counts[reject.reason] = (counts[reject.reason] ?? 0) + 1;
-    this.options.logger.warn('ThreatStream page had records that were skipped', {
-      type: query.type,
-      counts,
-      examples: rejected.slice(0, LOGGED_REJECTS),
-    });
   }
 }

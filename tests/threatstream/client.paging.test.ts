@@ -218,8 +218,7 @@ describe('ThreatStreamClient paging', () => {
 
   test('records at or below the cursor sent are skipped and reported as stale', async () => {
     serveSequence([pageBody([intelRecord(90), intelRecord(101), intelRecord(100)])]);
-    const logs = captureLogs();
-    const client = new ThreatStreamClient(clientOptions(logs.logger));
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
     const [page] = await collectPages(client.pages(pageQuery({ cursor: '100' })));
 
@@ -229,9 +228,6 @@ describe('ThreatStreamClient paging', () => {
       expect.objectContaining({ updateId: '100', reason: 'stale_update_id' }),
     ]);
     expect(page!.cursor).toBe('101');
-    expect(logs.entries()).toContainEqual(
-      expect.objectContaining({ level: 'warn', counts: { stale_update_id: 2 } }),
-    );
   });
 
   test('a record repeated on the next page is delivered once', async () => {
