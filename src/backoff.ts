@@ -22,6 +22,10 @@ export interface BackoffPolicy {
   maxDelayMs: number;
 }
 
+export interface RetryPolicy extends BackoffPolicy {
+  maxAttempts: number;
+}
+
 /** Exponential backoff, half fixed and half random: the jitter spreads retries of connectors sharing an egress IP. */
 export function backoffDelay(attempt: number, policy: BackoffPolicy, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);

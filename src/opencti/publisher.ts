@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
+import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
 
 export interface BrokerTls {
@@ -26,7 +26,7 @@ export interface PublisherOptions {
   exchange: string;
   routingKey: string;
   logger: Logger;
-  retry: BackoffPolicy & { maxAttempts: number };
+  retry: RetryPolicy;
   /** A batch whose confirms take longer than this (broker blocked, network stall) is re-sent. */
   confirmTimeoutMs: number;
 }

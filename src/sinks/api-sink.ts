@@ -1,4 +1,4 @@
-import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
+import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
 import type { Bundle } from '../stix/types';
@@ -8,7 +8,7 @@ export interface ApiSinkOptions {
   api: Pick<OpenCtiApi, 'stixBundlePush'>;
   connectorId: string;
   logger: Logger;
-  retry: BackoffPolicy & { maxAttempts: number };
+  retry: RetryPolicy;
 }
 
 export class BundlePushError extends Error {

@@ -2,7 +2,8 @@ import type { Logger } from '../log';
 import { ThreatStreamRequestError } from './errors';
 import { interpretPage } from './page';
 import { buildPageParams, type PageQuery, type PageRequest } from './query';
-import { abortableSleep, retryDelayMs, type RetryPolicy } from './retry';
+import { sleep, type RetryPolicy } from '../backoff';
+import { retryDelayMs } from './retry';
 import type { IntelligenceRecord, RejectedRecord } from './schema';
 import { ThreatStreamTransport, type IntelligenceEnvelope, type RequestStatus } from './transport';
 
@@ -62,7 +63,7 @@ export class ThreatStreamClient {
       throw new RangeError('retry.maxAttempts must be a positive integer');
     }
     this.transport = new ThreatStreamTransport(options);
-    this.sleep = options.sleep ?? abortableSleep;
+    this.sleep = options.sleep ?? sleep;
     if (!options.sslVerify) {
       options.logger.warn(
         'TLS certificate verification of ThreatStream is disabled: the API key is exposed to anyone able to intercept the connection',
