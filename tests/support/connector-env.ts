@@ -94,13 +94,15 @@ export async function startWorld(options: {
 }
 
 /**
- * The indicator ids a full import of the first `total` records must deliver: on a cold start
- * only active records, converted exactly as the connector converts them.
+ * The indicator ids an import of the first `total` records must deliver, converted exactly as
+ * the connector converts them: on a cold start only active records; after a cursor, every
+ * record above it.
  */
 export function expectedIndicatorIds(
   total: number,
   types: readonly IocType[],
   activeOnly: boolean,
+  after: Partial<Record<IocType, string>> = {},
 ): Set<string> {
   const ids = new Set<string>();
   const options = {
@@ -112,6 +114,8 @@ export function expectedIndicatorIds(
   for (const type of types) {
     for (const raw of expectedRecords(total, WIRE_TYPE[type], { startTime: FEED_START })) {
       if (activeOnly && raw.status !== 'active') continue;
+      const cursor = after[type];
+      if (cursor !== undefined && raw.update_id <= Number(cursor)) continue;
       const [record] = parseRecords([raw]).records;
       const result = record && convertRecord(record, options);
       if (result?.ok) ids.add(result.indicator.id);
