@@ -20,14 +20,23 @@ type Raw = unknown;
 
 function fail(ctx: z.RefinementCtx, message: string): never {
   ctx.addIssue({ code: 'custom', message });
-  return z.NEVER as never;
+  return z.NEVER;
 }
 
 /** Trimmed text, where an empty value means "not set" (pycti treats "" as the default). */
 function presentText(value: Raw): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const text = (typeof value === 'string' ? value : String(value)).trim();
+  const text = scalarText(value).trim();
   return text === '' ? undefined : text;
+}
+
+/** YAML may hold a mapping or a list where a scalar belongs: show it as JSON in the error. */
+function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return JSON.stringify(value) ?? '';
 }
 
 const show = (value: Raw): string => JSON.stringify(value);
@@ -116,7 +125,7 @@ function list<T extends string>(options: {
 }) {
   return z.unknown().transform((value, ctx) => {
     if (value === undefined || value === null || value === '') return [...options.default];
-    const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
+    const items = Array.isArray(value) ? value.map(scalarText) : scalarText(value).split(',');
     const out: T[] = [];
     for (const raw of items.map((i) => i.trim()).filter((i) => i !== '')) {
       const item = options.item(raw);

@@ -262,7 +262,7 @@ export async function runDaemon(
             status.lastError = null;
             if (summary?.outcome === 'completed') metrics.lastSuccess.set(now.getTime() / 1000);
           } else {
-            status.lastError = error instanceof Error ? error.message : String(error);
+            status.lastError = serializeError(error).message;
             metrics.errors.inc();
           }
         },

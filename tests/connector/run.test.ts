@@ -255,10 +255,12 @@ describe('runOnce', () => {
         return Promise.resolve();
       },
     };
-    const original = client.pages;
+    const served = fakeClient({
+      domain: [page(Array.from({ length: 600 }, (_, i) => record(i + 1)))],
+    });
     client.pages = (q: PageQuery) => {
       events.push('fetch');
-      return original(q);
+      return served.pages(q);
     };
     await run(deps({ client, sink, queueGate }));
     expect(events).toEqual(['gate', 'fetch', 'gate', 'send', 'gate', 'send']);
