@@ -57,15 +57,19 @@ function secret() {
   });
 }
 
-function bool(defaultValue: boolean) {
+function optionalBool() {
   return z.unknown().transform((value, ctx) => {
     if (typeof value === 'boolean') return value;
     const v = presentText(value);
-    if (v === undefined) return defaultValue;
+    if (v === undefined) return undefined;
     if (/^(true|yes)$/i.test(v)) return true;
     if (/^(false|no)$/i.test(v)) return false;
     return fail(ctx, `${show(value)} is not a boolean (use true or false)`);
   });
+}
+
+function bool(defaultValue: boolean) {
+  return optionalBool().transform((b) => b ?? defaultValue);
 }
 
 function optionalInteger(range: { min: number; max: number }) {
@@ -246,7 +250,7 @@ export const configSchema = z
       host: optionalText(),
       port: optionalInteger({ min: 1, max: 65_535 }),
       vhost: optionalText(),
-      use_ssl: bool(false).optional(),
+      use_ssl: optionalBool(),
       user: optionalText(),
       pass: secret(),
       use_ssl_ca: optionalText(),

@@ -95,6 +95,7 @@ async function register(
   config: Config,
   logger: Logger,
   signal: AbortSignal,
+  reachable: (ok: boolean) => void,
 ): Promise<Registration> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -115,8 +116,10 @@ async function register(
         platform_version: version,
         connector_id: registration.id,
       });
+      reachable(true);
       return registration;
     } catch (error) {
+      reachable(false);
       if (isFatal(error)) {
         throw new FatalError('OpenCTI rejected the token: check OPENCTI_TOKEN', { cause: error });
       }
@@ -145,54 +148,9 @@ export async function runDaemon(
 ): Promise<number> {
   const { connector } = config;
   const metrics = new Metrics();
-  const api = new OpenCtiApi({
-    url: config.opencti.url,
-    token: config.opencti.token,
-    sslVerify: config.opencti.ssl_verify,
-    timeoutMs: OPENCTI_TIMEOUT_MS,
-    logger,
-  });
-  let registration: Registration;
-  try {
-    registration = await register(api, config, logger, signals.stop);
-  } catch (error) {
-    if (signals.stop.aborted) return 0;
-    logger.error('Cannot start', { error: serializeError(error) });
-    return 1;
-  }
-
-  const stored = parseState(registration.connectorState);
-  if (!stored.ok) {
-    logger.warn('Ignoring the stored connector state; every IOC type starts cold', {
-      problem: stored.problem,
-    });
-  }
-  const initialState = stored.ok ? stored.state : { cursors: {} };
-  const once = connector.run_and_terminate || connector.duration_period === 0;
-  const info: ConnectorInfo = {
-    run_and_terminate: once,
-    buffering: false,
-    queue_threshold: connector.queue_threshold,
-    queue_messages_size: 0,
-    next_run_datetime: null,
-    last_run_datetime: null,
-  };
-  const heartbeat = new Heartbeat({
-    api,
-    connectorId: connector.id,
-    logger,
-    intervalMs: PING_INTERVAL_MS,
-    initialState,
-    remoteHasState: hasCursors(initialState),
-    info,
-    onPing: (ok) => {
-      metrics.pings.inc();
-      if (!ok) metrics.pingErrors.inc();
-      status.openCtiReachable = ok;
-    },
-  });
-  const status = new ConnectorStatus(() => heartbeat.load().state.cursors);
-  if (!once) heartbeat.start();
+  let heartbeat: Heartbeat | undefined;
+  const status = new ConnectorStatus(() => heartbeat?.load().state.cursors ?? {});
+  // Up before registration, so the container healthcheck can tell "waiting for OpenCTI".
   const server = connector.expose_metrics
     ? await startObservabilityServer({
         port: connector.metrics_port,
@@ -202,79 +160,132 @@ export async function runDaemon(
         logger,
       })
     : null;
+  try {
+    const api = new OpenCtiApi({
+      url: config.opencti.url,
+      token: config.opencti.token,
+      sslVerify: config.opencti.ssl_verify,
+      timeoutMs: OPENCTI_TIMEOUT_MS,
+      logger,
+    });
+    let registration: Registration;
+    try {
+      registration = await register(api, config, logger, signals.stop, (reachable) => {
+        status.openCtiReachable = reachable;
+      });
+    } catch (error) {
+      if (signals.stop.aborted) return 0;
+      logger.error('Cannot start', { error: serializeError(error) });
+      return 1;
+    }
 
-  const sink = createSink(config, api, registration, logger);
-  const deps: RunDependencies = {
-    client: threatStreamClient(config, logger, (event) => metrics.request(event)),
-    sink,
-    state: heartbeat,
-    works: new Works(api, connector.id, logger),
-    queueGate: new QueueGate({
+    const stored = parseState(registration.connectorState);
+    if (!stored.ok) {
+      logger.warn('Ignoring the stored connector state; every IOC type starts cold', {
+        problem: stored.problem,
+      });
+    }
+    const initialState = stored.ok ? stored.state : { cursors: {} };
+    const once = connector.run_and_terminate || connector.duration_period === 0;
+    const info: ConnectorInfo = {
+      run_and_terminate: once,
+      buffering: false,
+      queue_threshold: connector.queue_threshold,
+      queue_messages_size: 0,
+      next_run_datetime: null,
+      last_run_datetime: null,
+    };
+    const beat = new Heartbeat({
       api,
       connectorId: connector.id,
-      thresholdMb: connector.queue_threshold,
-      checkIntervalMs: connector.queue_check_interval * 1000,
       logger,
-      report: (sizeMb, buffering) => {
-        info.queue_messages_size = sizeMb;
-        status.queueSizeMb = sizeMb;
-        status.buffering = buffering;
-        metrics.queueSize.set(sizeMb);
-        metrics.buffering.set(buffering ? 1 : 0);
-        if (info.buffering !== buffering) {
-          info.buffering = buffering;
-          void heartbeat.ping();
-        }
+      intervalMs: PING_INTERVAL_MS,
+      initialState,
+      remoteHasState: hasCursors(initialState),
+      info,
+      onPing: (ok) => {
+        metrics.pings.inc();
+        if (!ok) metrics.pingErrors.inc();
+        status.openCtiReachable = ok;
       },
-    }),
-    logger,
-    now: () => new Date(),
-    observer: metrics,
-  };
-  const settings = runSettings(config);
+    });
+    heartbeat = beat;
+    if (!once) beat.start();
 
-  try {
-    return await schedule(
-      {
-        periodMs: connector.duration_period,
-        runAndTerminate: connector.run_and_terminate,
-        run: async (runSignals) => {
-          // A ping first, so that a reset made in the UI since the last ping applies to this run.
-          await heartbeat.ping();
-          return runOnce(deps, settings, runSignals);
-        },
-        isFatal,
+    const sink = createSink(config, api, registration, logger);
+    const deps: RunDependencies = {
+      client: threatStreamClient(config, logger, (event) => metrics.request(event)),
+      sink,
+      state: beat,
+      works: new Works(api, connector.id, logger),
+      queueGate: new QueueGate({
+        api,
+        connectorId: connector.id,
+        thresholdMb: connector.queue_threshold,
+        checkIntervalMs: connector.queue_check_interval * 1000,
         logger,
-        onRunStart: () => {
-          metrics.runs.inc();
-          metrics.setState('running');
-          status.running = true;
-        },
-        onRunEnd: ({ summary, error, nextRunAt }) => {
-          const now = new Date();
-          info.last_run_datetime = isoSeconds(now);
-          info.next_run_datetime = nextRunAt ? isoSeconds(nextRunAt) : null;
-          metrics.setState('idle');
-          status.running = false;
-          status.nextRunAt = nextRunAt;
-          if (summary) status.lastRun = summary.toJSON();
-          if (error === undefined) {
-            status.lastError = null;
-            if (summary?.outcome === 'completed') metrics.lastSuccess.set(now.getTime() / 1000);
-          } else {
-            status.lastError = serializeError(error).message;
-            metrics.errors.inc();
+        report: (sizeMb, buffering) => {
+          info.queue_messages_size = sizeMb;
+          status.queueSizeMb = sizeMb;
+          status.buffering = buffering;
+          metrics.queueSize.set(sizeMb);
+          metrics.buffering.set(buffering ? 1 : 0);
+          if (info.buffering !== buffering) {
+            info.buffering = buffering;
+            void beat.ping();
           }
         },
-      },
-      signals,
-    );
+      }),
+      logger,
+      now: () => new Date(),
+      observer: metrics,
+    };
+    const settings = runSettings(config);
+
+    try {
+      return await schedule(
+        {
+          periodMs: connector.duration_period,
+          runAndTerminate: connector.run_and_terminate,
+          run: async (runSignals) => {
+            // A ping first, so that a reset made in the UI since the last ping applies to this run.
+            await beat.ping();
+            return runOnce(deps, settings, runSignals);
+          },
+          isFatal,
+          logger,
+          onRunStart: () => {
+            metrics.runs.inc();
+            metrics.setState('running');
+            status.running = true;
+          },
+          onRunEnd: ({ summary, error, nextRunAt }) => {
+            const now = new Date();
+            info.last_run_datetime = isoSeconds(now);
+            info.next_run_datetime = nextRunAt ? isoSeconds(nextRunAt) : null;
+            metrics.setState('idle');
+            status.running = false;
+            status.nextRunAt = nextRunAt;
+            if (summary) status.lastRun = summary.toJSON();
+            if (error === undefined) {
+              status.lastError = null;
+              if (summary?.outcome === 'completed') metrics.lastSuccess.set(now.getTime() / 1000);
+            } else {
+              status.lastError = serializeError(error).message;
+              metrics.errors.inc();
+            }
+          },
+        },
+        signals,
+      );
+    } finally {
+      beat.stop();
+      await beat.ping(); // persists the last state and run times, as pycti's force_ping
+      await sink.close();
+    }
   } finally {
     metrics.setState('stopped');
     server?.close();
-    heartbeat.stop();
-    await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
-    await sink.close();
   }
 }
 

@@ -196,6 +196,13 @@ describe('loadConfig', () => {
     ).toBe(true);
   });
 
+  it('keeps the broker TLS setting OpenCTI returns unless MQ_USE_SSL is set', () => {
+    expect(load({ ...REQUIRED, MQ_USE_SSL: '' }).mq.use_ssl).toBeUndefined();
+    expect(load(REQUIRED).mq.use_ssl).toBeUndefined();
+    expect(load({ ...REQUIRED, MQ_USE_SSL: 'false' }).mq.use_ssl).toBe(false);
+    expect(load({ ...REQUIRED, MQ_USE_SSL: 'true' }).mq.use_ssl).toBe(true);
+  });
+
   it('accepts an import start as a duration back from now or as a past date', () => {
     const now = new Date('2026-06-01T00:00:00Z');
     const ago = load({ ...REQUIRED, ANOMALI_IMPORT_START: 'P7D' }).anomali.import_start;

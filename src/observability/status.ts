@@ -22,7 +22,7 @@ export class ConnectorStatus {
   health(): Health {
     if (this.lastError !== null) return { ok: false, reason: `last run failed: ${this.lastError}` };
     if (this.openCtiReachable === false)
-      return { ok: false, reason: 'OpenCTI was unreachable at the last ping' };
+      return { ok: false, reason: 'OpenCTI was unreachable at the last attempt' };
     return {
       ok: true,
       reason: this.lastRun ? `last run ${this.lastRun.outcome}` : 'no run finished yet',

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { runDaemon } from '../../src/daemon';
 import type { Indicator } from '../../src/stix/types';
@@ -20,6 +21,15 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 function signals() {
   return { stop: new AbortController(), abort: new AbortController() };
@@ -242,6 +252,34 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
     const { code, logs } = await runConnector(world, { OPENCTI_TOKEN: 'not-the-token' });
     expect(code).toBe(1);
     expect(logs.text()).toContain('OpenCTI rejected the token');
+  });
+
+  it('answers the healthcheck while it waits for OpenCTI, and stops cleanly on a signal', async () => {
+    world = await startWorld({ total: 10 });
+    const port = await freePort();
+    const logs = captureLogs();
+    const s = signals();
+    const config = world.config({
+      OPENCTI_URL: `http://127.0.0.1:${await freePort()}`,
+      CONNECTOR_EXPOSE_METRICS: 'true',
+      CONNECTOR_METRICS_PORT: String(port),
+    });
+    const daemon = runDaemon(
+      config,
+      logs.logger,
+      { stop: s.stop.signal, abort: s.abort.signal },
+      [],
+    );
+    while (!logs.text().includes('OpenCTI is not reachable yet'))
+      await new Promise((r) => setTimeout(r, 20));
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({
+      ok: false,
+      reason: 'OpenCTI was unreachable at the last attempt',
+    });
+    s.stop.abort();
+    expect(await daemon).toBe(0);
   });
 
   it('sends whole bundles through stixBundlePush in api mode', async () => {

@@ -37,7 +37,7 @@ describe('metrics and health endpoints', () => {
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({
       ok: false,
-      reason: 'OpenCTI was unreachable at the last ping',
+      reason: 'OpenCTI was unreachable at the last attempt',
     });
   });
 
