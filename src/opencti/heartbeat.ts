@@ -76,6 +76,7 @@ export class Heartbeat implements StateStore {
       const { connectorState } = await api.pingConnector(connectorId, sent, { ...this.info });
       this.lastPingOk = true;
       onPing?.(true);
+      logger.debug('Pinged OpenCTI', { state: sent });
       this.reconcile(sent, connectorState);
     } catch (error) {
       this.lastPingOk = false;

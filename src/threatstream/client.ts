@@ -163,7 +163,16 @@ export class ThreatStreamClient {
         attempt,
         retried,
       });
-      if (outcome.kind === 'page') return outcome.envelope;
+      if (outcome.kind === 'page') {
+        this.options.logger.debug('ThreatStream page received', {
+          type: query.type,
+          query: params.toString(),
+          objects: outcome.envelope.objects.length,
+          more: outcome.envelope.next !== null,
+          attempt,
+        });
+        return outcome.envelope;
+      }
       if (outcome.kind === 'fatal') throw outcome.error;
       if (!retried) {
         throw new ThreatStreamRequestError(
