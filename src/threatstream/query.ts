@@ -4,7 +4,7 @@ export const IOC_TYPES = ['ip', 'ipv6', 'domain', 'url', 'email', 'hash', 'strin
 export type IocType = (typeof IOC_TYPES)[number];
 
 /** ThreatStream files every hash under `type=md5`; `subtype` says which algorithm. */
-const WIRE_TYPE: Record<IocType, string> = {
+export const WIRE_TYPE = {
   ip: 'ip',
   ipv6: 'ipv6',
   domain: 'domain',
@@ -12,7 +12,7 @@ const WIRE_TYPE: Record<IocType, string> = {
   email: 'email',
   hash: 'md5',
   string: 'string',
-};
+} as const satisfies Record<IocType, string>;
 
 export interface PageQuery {
   type: IocType;

@@ -3,12 +3,12 @@ import { loadConfig, type Config } from '../../src/config';
 import { convertRecord } from '../../src/stix/convert';
 import { authorIdentity } from '../../src/stix/author';
 import type { IocType } from '../../src/threatstream/client';
+import { WIRE_TYPE } from '../../src/threatstream/query';
 import { parseRecords } from '../../src/threatstream/schema';
 import {
   expectedRecords,
   startSimulator,
   type ThreatStreamSimulator,
-  type ThreatStreamType,
 } from '../../src/threatstream/simulator';
 import { OpenCtiStub } from './opencti-stub';
 import { declarePushQueue, deleteQueue, type PushQueue } from './rabbitmq';
@@ -20,16 +20,6 @@ export const CONNECTOR_USER = '88ec0c6a-13ce-5e39-b486-354fe4a7084f';
 
 /** Records start two days ago, one per second, so they all sit inside the import window. */
 export const FEED_START = new Date(Date.now() - 2 * 86_400_000);
-
-const WIRE_TYPE: Record<IocType, ThreatStreamType> = {
-  ip: 'ip',
-  ipv6: 'ipv6',
-  domain: 'domain',
-  url: 'url',
-  email: 'email',
-  hash: 'md5',
-  string: 'string',
-};
 
 /** A ThreatStream simulator, an OpenCTI stand-in and a real push queue, wired for one connector. */
 export interface ConnectorWorld {

@@ -16,6 +16,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import type { ConnectorInfo } from '../../src/opencti/api';
 
 /**
  * A local stand-in for the OpenCTI 6.8 GraphQL API, served over real HTTP on 127.0.0.1 so that a
@@ -69,14 +70,8 @@ export interface OpenCtiStubOptions {
   storedState?: string | null;
 }
 
-export interface StubConnectorInfo {
-  run_and_terminate: boolean;
-  buffering: boolean;
-  queue_threshold: number;
-  queue_messages_size: number;
-  next_run_datetime: string | null;
-  last_run_datetime: string | null;
-}
+/** What a ping carries; the platform stores it as sent. */
+export type StubConnectorInfo = ConnectorInfo;
 
 export interface StubConnector {
   id: string;
