@@ -1,12 +1,18 @@
 import { importStartAt, type ImportStart } from '../config';
-import type { Logger } from '../log';
+import { serializeError, type Logger } from '../log';
 import type { StateStore } from '../opencti/state';
 import type { Works } from '../opencti/works';
 import type { BundleSink } from '../sinks/sink';
 import { buildBundles } from '../stix/batches';
 import { convertRecord, type ConvertOptions } from '../stix/convert';
 import type { Indicator } from '../stix/types';
-import type { IocType, Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
+import {
+  ThreatStreamRequestError,
+  type IocType,
+  type Page,
+  type PageQuery,
+  type ThreatStreamClient,
+} from '../threatstream/client';
 import { RunSummary, type RunObserver } from './summary';
 
 export interface RunSettings {
@@ -121,37 +127,55 @@ export async function runOnce(
     return true;
   };
 
+  /** Imports one type from its cursor; false when the run must end (stopped or reset). */
+  const importType = async (type: IocType): Promise<boolean> => {
+    const query: PageQuery = {
+      type,
+      cursor: cursors[type] ?? null,
+      coldStartFrom,
+      until,
+      feedIds: settings.feedIds,
+      trustedCircleIds: settings.trustedCircleIds,
+      ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
+    };
+    if (query.cursor === null) {
+      runLog.info('Cold start for this IOC type', {
+        ioc_type: type,
+        since: coldStartFrom.toISOString(),
+      });
+    }
+    for await (const page of deps.client.pages(query, signals.stop)) {
+      if (!(await deliver(type, page))) return false;
+      cursors[type] = page.cursor;
+      if (!(await deps.state.save({ cursors }, generation))) return false;
+      track.page(type, page.cursor);
+      deps.onPage?.(type, summary);
+      runLog.info('Page imported', {
+        ioc_type: type,
+        ...summary.typeCounts(type),
+        cursor: page.cursor,
+      });
+    }
+    return true;
+  };
+
   try {
-    types: for (const type of settings.types) {
-      const query: PageQuery = {
-        type,
-        cursor: cursors[type] ?? null,
-        coldStartFrom,
-        until,
-        feedIds: settings.feedIds,
-        trustedCircleIds: settings.trustedCircleIds,
-        ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
-      };
-      if (query.cursor === null) {
-        runLog.info('Cold start for this IOC type', {
+    const failedTypes: string[] = [];
+    for (const type of settings.types) {
+      try {
+        if (!(await importType(type))) break;
+      } catch (error) {
+        // One type's ThreatStream trouble must not starve the others; anything else ends the run.
+        if (!(error instanceof ThreatStreamRequestError) || signals.stop.aborted) throw error;
+        failedTypes.push(`${type}: ${error.message}`);
+        runLog.error('IOC type failed; its cursor stays at its last delivered page', {
           ioc_type: type,
-          since: coldStartFrom.toISOString(),
-        });
-      }
-      for await (const page of deps.client.pages(query, signals.stop)) {
-        if (!(await deliver(type, page))) break types;
-        cursors[type] = page.cursor;
-        if (!(await deps.state.save({ cursors }, generation))) break types;
-        track.page(type, page.cursor);
-        deps.onPage?.(type, summary);
-        runLog.info('Page imported', {
-          ioc_type: type,
-          ...summary.typeCounts(type),
-          cursor: page.cursor,
+          error: serializeError(error),
         });
       }
       if (signals.stop.aborted) break;
     }
+    if (failedTypes.length > 0) throw new RunError(failedTypes.join('; '));
   } catch (error) {
     if (signals.stop.aborted && !signals.abort.aborted) {
       return finish(deps, summary.end(deps.now(), 'stopped'), workId, runLog);

@@ -4,7 +4,12 @@ import type { ConnectorState, StateStore } from '../../src/opencti/state';
 import type { BundleSink } from '../../src/sinks/sink';
 import { authorIdentity } from '../../src/stix/author';
 import type { Bundle } from '../../src/stix/types';
-import type { IocType, Page, PageQuery } from '../../src/threatstream/client';
+import {
+  ThreatStreamRequestError,
+  type IocType,
+  type Page,
+  type PageQuery,
+} from '../../src/threatstream/client';
 import { parseRecords } from '../../src/threatstream/schema';
 import { captureLogs } from '../support/capture';
 
@@ -195,6 +200,34 @@ describe('runOnce', () => {
     expect((error as RunError).cause).toEqual(new Error('broker gone'));
     expect(state.saves).toEqual([]);
     expect(w.calls.at(-1)).toMatch(/^finish work_1 true Run failed: broker gone\./);
+  });
+
+  it('goes on with the other types when ThreatStream fails for one, then reports the run failed', async () => {
+    const client = fakeClient({
+      url: [page([record(50, { type: 'url', value: 'http://x.example/' })])],
+    });
+    const served = client.pages;
+    client.pages = (q: PageQuery) => {
+      if (q.type === 'ip') {
+        // eslint-disable-next-line require-yield
+        return (async function* () {
+          await Promise.resolve();
+          throw new ThreatStreamRequestError('ThreatStream answered HTTP 400', { status: 400 });
+        })();
+      }
+      return served(q);
+    };
+    const state = memoryState({ cursors: { ip: '7' } });
+    const w = works();
+    const error = await run(deps({ client, state, works: w }), settings(['ip', 'url'])).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RunError);
+    expect((error as Error).message).toBe('Run failed: ip: ThreatStream answered HTTP 400');
+    expect(state.load().state).toEqual({ cursors: { ip: '7', url: '50' } });
+    expect(w.calls.at(-1)).toMatch(
+      /^finish work_1 true Run failed: ip: ThreatStream answered HTTP 400\. Fetched 1/,
+    );
   });
 
   it('counts and logs skipped records with their ThreatStream id, and imports the rest', async () => {
