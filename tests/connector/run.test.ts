@@ -203,19 +203,18 @@ describe('runOnce', () => {
   });
 
   it('goes on with the other types when ThreatStream fails for one, then reports the run failed', async () => {
-    const client = fakeClient({
+    const served = fakeClient({
       url: [page([record(50, { type: 'url', value: 'http://x.example/' })])],
     });
-    const served = client.pages;
-    client.pages = (q: PageQuery) => {
-      if (q.type === 'ip') {
+    const client = {
+      pages: (q: PageQuery) => {
+        if (q.type !== 'ip') return served.pages(q);
         // eslint-disable-next-line require-yield
         return (async function* () {
           await Promise.resolve();
           throw new ThreatStreamRequestError('ThreatStream answered HTTP 400', { status: 400 });
         })();
-      }
-      return served(q);
+      },
     };
     const state = memoryState({ cursors: { ip: '7' } });
     const w = works();
