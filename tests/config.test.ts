@@ -180,6 +180,46 @@ describe('loadConfig', () => {
       /^ANOMALI_IMPORT_START: "yesterday" is neither an ISO-8601 duration/,
     ],
     [{ MQ_PORT: 'amqp' }, /^MQ_PORT: "amqp" is not a whole number$/],
+    [{ ANOMALI_API_KEY: '' }, /^ANOMALI_API_KEY: is required$/],
+    [
+      { ANOMALI_URL: 'api.threatstream.com' },
+      /^ANOMALI_URL: "api.threatstream.com" is not a URL \(expected http:\/\/ or https:\/\/…\)$/,
+    ],
+    [
+      { ANOMALI_UI_URL: 'ui.threatstream.com' },
+      /^ANOMALI_UI_URL: "ui.threatstream.com" is not a URL/,
+    ],
+    [{ ANOMALI_TIMEOUT: '0' }, /^ANOMALI_TIMEOUT: 0 is out of range \(1 to 3600\)$/],
+    [
+      { ANOMALI_MAX_RESPONSE_MB: 'lots' },
+      /^ANOMALI_MAX_RESPONSE_MB: "lots" is not a whole number$/,
+    ],
+    [
+      { ANOMALI_STABILITY_DELAY: '-1' },
+      /^ANOMALI_STABILITY_DELAY: -1 is out of range \(0 to 86400\)$/,
+    ],
+    [
+      { ANOMALI_TRUSTED_CIRCLE_IDS: 'x' },
+      /^ANOMALI_TRUSTED_CIRCLE_IDS: "x" is not a numeric trusted circle id$/,
+    ],
+    [{ ANOMALI_SSL_VERIFY: 'maybe' }, /^ANOMALI_SSL_VERIFY: "maybe" is not a boolean/],
+    [{ ANOMALI_CREATE_OBSERVABLES: '2' }, /^ANOMALI_CREATE_OBSERVABLES: "2" is not a boolean/],
+    [
+      { CONNECTOR_QUEUE_CHECK_INTERVAL: '0' },
+      /^CONNECTOR_QUEUE_CHECK_INTERVAL: 0 is out of range \(1 to 86400\)$/,
+    ],
+    [
+      { CONNECTOR_EXPOSE_METRICS: 'sometimes' },
+      /^CONNECTOR_EXPOSE_METRICS: "sometimes" is not a boolean/,
+    ],
+    [
+      { CONNECTOR_METRICS_PORT: '70000' },
+      /^CONNECTOR_METRICS_PORT: 70000 is out of range \(1 to 65535\)$/,
+    ],
+    [
+      { MQ_USE_SSL_REJECT_UNAUTHORIZED: 'nope' },
+      /^MQ_USE_SSL_REJECT_UNAUTHORIZED: "nope" is not a boolean/,
+    ],
   ])('rejects %p with a message naming the key', (override, expected) => {
     expect(errorOf({ ...REQUIRED, ...override })).toMatch(expected);
   });

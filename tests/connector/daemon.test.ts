@@ -12,7 +12,7 @@ import {
   startWorld,
   type ConnectorWorld,
 } from '../support/connector-env';
-import { closeAllConnections, drainQueue, type ReceivedMessage } from '../support/rabbitmq';
+import { closeBrokerConnectionsOf, drainQueue, type ReceivedMessage } from '../support/rabbitmq';
 
 const ALL_TYPES = ['ip', 'ipv6', 'domain', 'url', 'email', 'hash', 'string'] as const;
 
@@ -229,7 +229,7 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
 
   it('loses nothing when RabbitMQ drops every connection mid-run', async () => {
     world = await startWorld({ total: 6000 });
-    const cut = setTimeout(closeAllConnections, 400);
+    const cut = setTimeout(() => closeBrokerConnectionsOf(), 400);
     const { code } = await runConnector(world, { ANOMALI_PAGE_SIZE: '200' });
     clearTimeout(cut);
     expect(code).toBe(0);

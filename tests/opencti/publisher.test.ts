@@ -5,7 +5,7 @@ import { captureLogs } from '../support/capture';
 import {
   BROKER,
   PUSH_EXCHANGE,
-  closeAllConnections,
+  closeBrokerConnectionsOf,
   declarePushQueue,
   deleteQueue,
   drainRaw,
@@ -73,7 +73,7 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     const logs = captureLogs();
     const p = publisher(push.routingKey, { logger: logs.logger });
     await p.publishBatch(bodies(1)); // connected
-    const cut = setImmediate(closeAllConnections);
+    const cut = setImmediate(() => closeBrokerConnectionsOf());
     await p.publishBatch(bodies(5000, 2000));
     clearImmediate(cut);
     const received = sequence(await drainRaw(push.queue)).slice(1);

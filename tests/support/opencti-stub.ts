@@ -190,6 +190,7 @@ export class OpenCtiStub {
   private queue = { messages: 0, bytes: 0 };
   private queueDenied = false;
   private lastWorkTime = 0;
+  private port = 0;
 
   private constructor(private readonly options: OpenCtiStubOptions) {
     this.broker = { ...DEFAULT_BROKER, ...options.broker };
@@ -203,13 +204,24 @@ export class OpenCtiStub {
     const stub = new OpenCtiStub(options);
     stub.server.listen(0, '127.0.0.1');
     await once(stub.server, 'listening');
+    stub.port = (stub.server.address() as AddressInfo).port;
     return stub;
   }
 
-  /** Base URL to configure as OPENCTI_URL. */
+  /** Base URL to configure as OPENCTI_URL; the same while offline. */
   get url(): string {
-    const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** As a platform that is down or restarting: connections are refused; what it stores is kept. */
+  async goOffline(): Promise<void> {
+    await this.close();
+  }
+
+  /** Answers again, on the same address. */
+  async goOnline(): Promise<void> {
+    this.server.listen(this.port, '127.0.0.1');
+    await once(this.server, 'listening');
   }
 
   /** Stored `connector_state` of the registered connector; undefined until one registers. */
@@ -278,6 +290,7 @@ export class OpenCtiStub {
   }
 
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     const closed = once(this.server, 'close');
     this.server.close();
     this.server.closeAllConnections();

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import amqp, { type ChannelModel, type GetMessage } from 'amqplib';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import amqp, { type ChannelModel, type Message } from 'amqplib';
 import type { BrokerSettings } from '../../src/opencti/publisher';
 import type { WorkerMessage, SplitBundle } from '../../src/opencti/messages';
 
@@ -48,15 +49,39 @@ export async function deleteQueue(queue: string): Promise<void> {
 }
 
 export interface ReceivedMessage {
-  raw: GetMessage;
+  raw: Message;
   message: WorkerMessage;
   bundle: SplitBundle;
 }
 
-/** Takes every message out of a queue. */
-export async function drainRaw(queue: string): Promise<GetMessage[]> {
+/**
+ * Takes every message out of a queue, in queue order. A consumer streams them (one `basic.get`
+ * round trip per message is slow for a 20,000-record import); a final `get` picks up stragglers.
+ */
+export async function drainRaw(queue: string): Promise<Message[]> {
   return withChannel(async (channel) => {
-    const received: GetMessage[] = [];
+    const received: Message[] = [];
+    const { messageCount } = await channel.checkQueue(queue);
+    if (messageCount > 0) {
+      let done!: () => void;
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      // Ends on the count announced, or after a pause in deliveries should that count be stale.
+      let idle = setTimeout(done, 1000);
+      const { consumerTag } = await channel.consume(
+        queue,
+        (message) => {
+          if (message === null) return done();
+          received.push(message);
+          clearTimeout(idle);
+          idle = setTimeout(done, 1000);
+          if (received.length >= messageCount) done();
+        },
+        { noAck: true },
+      );
+      await finished;
+      clearTimeout(idle);
+      await channel.cancel(consumerTag);
+    }
     for (;;) {
       const got = await channel.get(queue, { noAck: true });
       if (got === false) return received;
@@ -80,9 +105,53 @@ export async function queueDepth(queue: string): Promise<number> {
   return withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
 }
 
-/** Drops every client connection, as a broker restart or a network cut would. */
-export function closeAllConnections(): void {
-  execFileSync('rabbitmqctl', ['close_all_connections', 'test: simulated broker failure'], {
-    stdio: 'ignore',
+/**
+ * The broker is shared (CI, other test runs on the same machine): a cut must only hit the
+ * connections of the process under test, never everyone's, as `close_all_connections` would.
+ * The broker names a connection by its peer port, which is the local port of one of the
+ * process's sockets to the broker port.
+ */
+function brokerPortsOf(pid: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1]) inodes.add(match[1]);
+    } catch {
+      // closed while we looked
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, remote, , , , , , , inode] = line.trim().split(/\s+/);
+      if (!local || !remote || !inode || !inodes.has(inode)) continue;
+      if (parseInt(remote.split(':')[1] ?? '', 16) !== BROKER.port) continue;
+      ports.add(parseInt(local.split(':')[1] ?? '', 16));
+    }
+  }
+  return ports;
+}
+
+/**
+ * Drops the process's broker connections, as a broker restart or a network cut would, and
+ * returns how many. Blocks until done, so a cut requested mid-batch lands mid-batch.
+ */
+export function closeBrokerConnectionsOf(pid: number = process.pid): number {
+  const ports = brokerPortsOf(pid);
+  if (ports.size === 0) return 0;
+  const listing = execFileSync('rabbitmqctl', ['-s', 'list_connections', 'pid', 'peer_port'], {
+    encoding: 'utf8',
   });
+  const connections = listing
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([id, port]) => id?.startsWith('<') && ports.has(Number(port)))
+    .map(([id]) => id!);
+  for (const id of connections) {
+    execFileSync('rabbitmqctl', ['close_connection', id, 'test: simulated broker failure'], {
+      stdio: 'ignore',
+    });
+  }
+  return connections.length;
 }

@@ -1,0 +1,67 @@
+import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { expectedIndicatorIds, startWorld, type ConnectorWorld } from '../support/connector-env';
+import { ensureBuilt, killStartedDaemons, startDaemon } from '../support/daemon-process';
+import {
+  ALL_TYPES,
+  expectedFinalCursors,
+  indicatorIdsOf,
+  missing,
+  storedCursors,
+  type Cursors,
+} from '../support/import-expectations';
+import { drainQueue } from '../support/rabbitmq';
+import { sleep } from '../support/wait';
+
+const TOTAL = 20_000;
+/** Small pages make many cursor saves, so the kills land between and inside them. */
+const PAGE_SIZE = '250';
+/** A run gets this long after registering before it is killed: at random points of the import. */
+const KILL_AFTER_MS = { min: 100, max: 1500 };
+/** Each run makes some progress, so this is far more than needed; it only bounds a broken run. */
+const MAX_RUNS = 60;
+
+let world: ConnectorWorld | undefined;
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+afterEach(async () => {
+  await killStartedDaemons();
+  await world?.close();
+  world = undefined;
+});
+
+it('loses nothing when killed with SIGKILL at random points of a 20,000-record import and restarted', async () => {
+  world = await startWorld({ total: TOTAL });
+  let kills = 0;
+  let resumedFrom: Cursors;
+
+  for (let run = 1; ; run++) {
+    if (run > MAX_RUNS) throw new Error(`no run completed in ${MAX_RUNS} attempts`);
+    // What the next daemon reads at registration: the cursors of the pages confirmed so far.
+    resumedFrom = storedCursors(world.opencti);
+    const daemon = startDaemon({ ...world.env, ANOMALI_PAGE_SIZE: PAGE_SIZE });
+    const killAfter = KILL_AFTER_MS.min + Math.random() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min);
+    const registered = await daemon
+      .waitForLog((e) => e.message === 'Registered with OpenCTI')
+      .then(() => true)
+      .catch(() => false);
+    if (registered) await Promise.race([daemon.exited, sleep(killAfter)]);
+    if (daemon.running) {
+      daemon.kill('SIGKILL');
+      expect((await daemon.exited).signal).toBe('SIGKILL');
+      kills++;
+      continue;
+    }
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    break;
+  }
+
+  // Killed mid-import (8 times on a typical run here), and every cursor reached its end.
+  expect(kills).toBeGreaterThanOrEqual(1);
+  expect(storedCursors(world.opencti)).toEqual(expectedFinalCursors(TOTAL, ALL_TYPES, resumedFrom));
+  // At least once: every indicator arrived, duplicates of re-sent pages allowed, nothing foreign.
+  const delivered = indicatorIdsOf(await drainQueue(world.push.queue));
+  expect(missing(expectedIndicatorIds(TOTAL, ALL_TYPES, true), delivered)).toEqual([]);
+  expect(missing(delivered, expectedIndicatorIds(TOTAL, ALL_TYPES, false))).toEqual([]);
+  expect(world.opencti.takeViolations()).toEqual([]);
+}, 120_000);
