@@ -144,7 +144,8 @@ export async function runDaemon(
   config: Config,
   logger: Logger,
   signals: RunSignals,
-  secrets: readonly string[],
+  /** The logger's redaction list; the broker password OpenCTI hands out is added to it. */
+  secrets: string[],
 ): Promise<number> {
   const { connector } = config;
   const metrics = new Metrics();
@@ -179,6 +180,7 @@ export async function runDaemon(
       return 1;
     }
 
+    secrets.push(registration.config.connection.pass);
     const stored = parseState(registration.connectorState);
     if (!stored.ok) {
       logger.warn('Ignoring the stored connector state; every IOC type starts cold', {

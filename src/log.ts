@@ -7,7 +7,10 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** Values that must never reach the output (API keys, tokens, passwords). */
+  /**
+   * Values that must never reach the output (API keys, tokens, passwords). Read at every line,
+   * so a secret learnt later (the broker password OpenCTI hands out) can still be added.
+   */
   secrets: readonly string[];
   /** Where JSON lines go; stdout by default. Tests pass a capturing stream. */
   stream?: Writable;
@@ -64,10 +67,9 @@ function redactValue(value: unknown, secrets: readonly string[], depth: number):
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = options.secrets.filter((s) => s.length > 0);
   const redact = winston.format((info) => {
     for (const key of Object.keys(info)) {
-      info[key] = redactValue(info[key], secrets, 0);
+      info[key] = redactValue(info[key], options.secrets, 0);
     }
     return info;
   });
