@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { isIP } from 'node:net';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
@@ -103,7 +104,8 @@ export class AmqpPublisher {
       },
       tls
         ? {
-            servername: broker.hostname,
+            // RFC 6066: an IP address is never sent as the TLS server name.
+            ...(isIP(broker.hostname) === 0 && { servername: broker.hostname }),
             rejectUnauthorized: tls.rejectUnauthorized,
             ...(tls.ca !== undefined && { ca: [tls.ca] }),
             ...(tls.cert !== undefined && { cert: tls.cert }),
