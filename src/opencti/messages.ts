@@ -30,7 +30,10 @@ export interface SplitBundle {
 
 function referencedIds(object: StixObject): string[] {
   const ids: string[] = [];
-  for (const [key, value] of Object.entries(object)) {
+  // Object.keys and an indexed read instead of Object.entries: no pair array per property.
+  const fields = object as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
     if (key.endsWith('_ref') && typeof value === 'string') ids.push(value);
     if (key.endsWith('_refs') && Array.isArray(value)) {
       for (const id of value) if (typeof id === 'string') ids.push(id);
@@ -59,19 +62,28 @@ function dependencyDepths(objects: readonly StixObject[]): Map<string, number> {
   return depths;
 }
 
-/** One bundle per object, stable-sorted by dependency depth (author and markings first). */
-export function splitBundle(bundle: Bundle): SplitBundle[] {
+interface PlacedObject {
+  object: StixObject;
+  depth: number;
+}
+
+/** The bundle's objects stable-sorted by dependency depth (author and markings first). */
+function publishingOrder(bundle: Bundle): PlacedObject[] {
   const depths = dependencyDepths(bundle.objects);
   return bundle.objects
     .map((object) => ({ object, depth: depths.get(object.id) ?? 1 }))
-    .sort((a, b) => a.depth - b.depth)
-    .map(({ object, depth }) => ({
-      type: 'bundle',
-      id: bundle.id,
-      spec_version: '2.1',
-      x_opencti_seq: depth,
-      objects: [object],
-    }));
+    .sort((a, b) => a.depth - b.depth);
+}
+
+/** One bundle per object, in publishing order. */
+export function splitBundle(bundle: Bundle): SplitBundle[] {
+  return publishingOrder(bundle).map(({ object, depth }) => ({
+    type: 'bundle',
+    id: bundle.id,
+    spec_version: '2.1',
+    x_opencti_seq: depth,
+    objects: [object],
+  }));
 }
 
 export interface MessageContext {
@@ -79,19 +91,71 @@ export interface MessageContext {
   workId: string | null;
 }
 
-/** The serialized message bodies for one bundle, in publishing order. */
+/**
+ * The serialized message bodies of one bundle, in publishing order, each made on first read and
+ * kept, so that the publisher can hand the first ones to the broker while the rest are still
+ * being made, and re-send the very same bytes after a failure. Byte for byte what
+ * `JSON.stringify` gives for the WorkerMessage and SplitBundle above, but written from templates:
+ * only the STIX object itself goes through JSON.stringify, since every other member is fixed for
+ * the bundle and base64 needs no JSON escaping.
+ */
+export class WorkerMessageBatch implements Iterable<Buffer> {
+  /** One message per STIX object. */
+  readonly length: number;
+  private readonly ordered: PlacedObject[];
+  private readonly bodies: Buffer[] = [];
+  private readonly splitHead: string;
+  private readonly messageHead: string;
+  private readonly messageTail: string;
+
+  constructor(bundle: Bundle, context: MessageContext) {
+    this.ordered = publishingOrder(bundle);
+    this.length = this.ordered.length;
+    this.splitHead = `{"type":"bundle","id":${JSON.stringify(bundle.id)},"spec_version":"2.1","x_opencti_seq":`;
+    this.messageHead = `{"bundle_type":"QUEUE_BUNDLE","applicant_id":${JSON.stringify(context.applicantId)},"action_sequence":`;
+    const workId = context.workId === null ? '' : `,"work_id":${JSON.stringify(context.workId)}`;
+    this.messageTail = `","update":false,"draft_id":null${workId}}`;
+  }
+
+  /** The body at `index` (0-based), making it and every one before it if not made yet. */
+  at(index: number): Buffer | undefined {
+    while (this.bodies.length <= index && this.bodies.length < this.length) {
+      this.bodies.push(this.serialize(this.bodies.length));
+    }
+    return this.bodies[index];
+  }
+
+  *[Symbol.iterator](): Iterator<Buffer> {
+    for (let index = 0; index < this.length; index++) yield this.at(index)!;
+  }
+
+  /** Pieces are written straight into buffers: no joined copy of the JSON or the base64 text. */
+  private serialize(index: number): Buffer {
+    const { object, depth } = this.ordered[index]!;
+    const splitHead = `${this.splitHead}${depth},"objects":[`;
+    const json = JSON.stringify(object);
+    const split = Buffer.allocUnsafe(
+      Buffer.byteLength(splitHead) + Buffer.byteLength(json) + SPLIT_TAIL.length,
+    );
+    let at = split.write(splitHead);
+    at += split.write(json, at);
+    split.write(SPLIT_TAIL, at);
+    const content = split.toString('base64');
+
+    const messageHead = `${this.messageHead}${index + 1},"entities_types":[],"content":"`;
+    const body = Buffer.allocUnsafe(
+      Buffer.byteLength(messageHead) + content.length + Buffer.byteLength(this.messageTail),
+    );
+    at = body.write(messageHead);
+    at += body.write(content, at, 'latin1');
+    body.write(this.messageTail, at);
+    return body;
+  }
+}
+
+const SPLIT_TAIL = ']}';
+
+/** Every serialized message body for one bundle, in publishing order. */
 export function workerMessages(bundle: Bundle, context: MessageContext): Buffer[] {
-  return splitBundle(bundle).map((split, index) => {
-    const message: WorkerMessage = {
-      bundle_type: 'QUEUE_BUNDLE',
-      applicant_id: context.applicantId,
-      action_sequence: index + 1,
-      entities_types: [],
-      content: Buffer.from(JSON.stringify(split), 'utf8').toString('base64'),
-      update: false,
-      draft_id: null,
-    };
-    if (context.workId !== null) message.work_id = context.workId;
-    return Buffer.from(JSON.stringify(message), 'utf8');
-  });
+  return [...new WorkerMessageBatch(bundle, context)];
 }

@@ -32,6 +32,18 @@ export interface PublisherOptions {
   confirmTimeoutMs: number;
 }
 
+/**
+ * Messages handed to amqplib per turn of the event loop. amqplib writes to the socket only on a
+ * later turn, so without a pause the broker would see nothing until the whole batch was encoded;
+ * with one it persists each slice while the next is being encoded.
+ */
+const PUBLISH_SLICE = 64;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What a batch needs to be published: its size and its bodies by position. */
+export type MessageBodies = Pick<readonly Buffer[], 'length' | 'at'>;
+
 export class PublishError extends Error {
   override name = 'PublishError';
 }
@@ -54,7 +66,11 @@ export class AmqpPublisher {
 
   constructor(private readonly options: PublisherOptions) {}
 
-  async publishBatch(bodies: readonly Buffer[], signal?: AbortSignal): Promise<void> {
+  /**
+   * `bodies` is read by position, in order, on every attempt: an array, or a batch that makes
+   * its bodies on first read and keeps them (WorkerMessageBatch).
+   */
+  async publishBatch(bodies: MessageBodies, signal?: AbortSignal): Promise<void> {
     const { retry, logger } = this.options;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -104,7 +120,7 @@ export class AmqpPublisher {
       },
       tls
         ? {
-            // RFC 6066: an IP address is never sent as the TLS server name.
+            // SNI carries host names only (RFC 6066); Node warns on stderr when given an IP.
             ...(isIP(broker.hostname) === 0 && { servername: broker.hostname }),
             rejectUnauthorized: tls.rejectUnauthorized,
             ...(tls.ca !== undefined && { ca: [tls.ca] }),
@@ -142,7 +158,7 @@ export class AmqpPublisher {
 
   private async publishOnce(
     channel: ConfirmChannel,
-    bodies: readonly Buffer[],
+    bodies: MessageBodies,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const { exchange, routingKey, confirmTimeoutMs } = this.options;
@@ -164,7 +180,9 @@ export class AmqpPublisher {
     channel.on('return', onReturn);
     channel.once('close', onClose);
     try {
-      for (const body of bodies) {
+      for (let index = 0; index < bodies.length; index++) {
+        const body = bodies.at(index);
+        if (body === undefined) throw new RangeError(`no message body at position ${index}`);
         const hasRoom = channel.publish(exchange, routingKey, body, {
           persistent: true,
           contentEncoding: 'utf-8',
@@ -172,6 +190,7 @@ export class AmqpPublisher {
         });
         // Honour back-pressure: without it a large run buffers every message in memory.
         if (!hasRoom) await Promise.race([once(channel, 'drain'), stopped]);
+        else if ((index + 1) % PUBLISH_SLICE === 0) await Promise.race([nextTurn(), stopped]);
       }
       await Promise.race([channel.waitForConfirms(), stopped]);
       if (returned > 0) {

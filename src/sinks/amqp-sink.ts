@@ -1,6 +1,6 @@
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
-import { workerMessages } from '../opencti/messages';
+import { WorkerMessageBatch } from '../opencti/messages';
 import type { AmqpPublisher } from '../opencti/publisher';
 import type { Bundle } from '../stix/types';
 import type { BundleSink } from './sink';
@@ -19,7 +19,8 @@ export class AmqpSink implements BundleSink {
 
   async send(bundle: Bundle, workId: string | null, signal?: AbortSignal): Promise<number> {
     const { publisher, api, applicantId, logger } = this.options;
-    const bodies = workerMessages(bundle, { applicantId, workId });
+    // Made while they are published: the broker stores the first ones as the rest are made.
+    const bodies = new WorkerMessageBatch(bundle, { applicantId, workId });
     if (workId !== null) {
       // Before publishing: a work whose expectations lag its processed count completes too early.
       await api.workAddExpectations(workId, bodies.length).catch((error: unknown) => {

@@ -39,7 +39,7 @@ const SCORE_BY_SEVERITY: ReadonlyMap<string, number> = new Map([
  * ThreatStream writes "never expires" as a far-future date (9999-12-31, 2318-07-09, ...). Any
  * expiry from this year on is read as none, and the platform's decay rules decide instead.
  */
-const NEVER_EXPIRES_FROM_YEAR = 2100;
+const NEVER_EXPIRES_FROM = Date.UTC(2100, 0, 1);
 
 /** OpenCTI refuses an indicator whose validity window is empty; a revoked one gets at least this much. */
 const MIN_REVOKED_VALIDITY_MS = 1000;
@@ -78,7 +78,9 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
   const tlp = parseTlp(record.tlp) ?? options.defaultTlp;
   const validFrom = stixTimestamp(created);
 
-  const indicator: Indicator = {
+  // Properties go in one by one, in STIX order, optional ones only when present: the same key
+  // order as a literal with conditional spreads, without a throwaway object per optional property.
+  const indicator: Partial<Indicator> = {
     type: 'indicator',
     spec_version: '2.1',
     id: indicatorId(observable.pattern),
@@ -86,34 +88,41 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
     modified: stixTimestamp(modified),
     created_by_ref: options.author.id,
     name: observable.value,
-    ...(description === undefined ? {} : { description }),
-    indicator_types: indicatorTypesOf(record),
-    pattern: observable.pattern,
-    pattern_type: 'stix',
-    pattern_version: '2.1',
-    valid_from: validFrom,
-    ...(validUntil === undefined ? {} : { valid_until: stixTimestamp(validUntil) }),
-    revoked,
-    ...(labels.length === 0 ? {} : { labels }),
-    external_references: [
-      {
-        source_name: EXTERNAL_SOURCE_NAME,
-        external_id: record.id,
-        url: detailPageUrl(options.uiUrl, observable.uiKind, observable.value),
-      },
-    ],
-    object_marking_refs: [TLP_MARKING_IDS[tlp]],
-    x_opencti_score: scoreOf(record),
-    x_opencti_detection: !revoked,
-    x_opencti_main_observable_type: observable.mainObservableType,
-    x_opencti_create_observables: options.createObservables,
   };
-  return { ok: true, indicator, revoked };
+  if (description !== undefined) indicator.description = description;
+  indicator.indicator_types = indicatorTypesOf(record);
+  indicator.pattern = observable.pattern;
+  indicator.pattern_type = 'stix';
+  indicator.pattern_version = '2.1';
+  indicator.valid_from = validFrom;
+  if (validUntil !== undefined) indicator.valid_until = stixTimestamp(validUntil);
+  indicator.revoked = revoked;
+  if (labels.length > 0) indicator.labels = labels;
+  indicator.external_references = [
+    {
+      source_name: EXTERNAL_SOURCE_NAME,
+      external_id: record.id,
+      url: detailPageUrl(options.uiUrl, observable.uiKind, observable.value),
+    },
+  ];
+  indicator.object_marking_refs = [TLP_MARKING_IDS[tlp]];
+  indicator.x_opencti_score = scoreOf(record);
+  indicator.x_opencti_detection = !revoked;
+  indicator.x_opencti_main_observable_type = observable.mainObservableType;
+  indicator.x_opencti_create_observables = options.createObservables;
+  return { ok: true, indicator: indicator as Indicator, revoked };
 }
 
 /** The record's page in the ThreatStream UI. */
 function detailPageUrl(uiUrl: string, uiKind: UiKind, value: string): string {
-  return `${uiUrl.replace(/\/+$/, '')}/detail/${uiKind}/${encodeURIComponent(value)}`;
+  return `${uiBase(uiUrl)}/detail/${uiKind}/${encodeURIComponent(value)}`;
+}
+
+/** The UI URL without trailing slashes; one configured URL serves every record of a run. */
+let lastUiUrl: { url: string; base: string } | undefined;
+function uiBase(uiUrl: string): string {
+  if (lastUiUrl?.url !== uiUrl) lastUiUrl = { url: uiUrl, base: uiUrl.replace(/\/+$/, '') };
+  return lastUiUrl.base;
 }
 
 function invalidTimestamp(field: string, text: string): ConvertResult {
@@ -128,7 +137,7 @@ function invalidTimestamp(field: string, text: string): ConvertResult {
 function expiryOf(record: IntelligenceRecord, validFrom: number): number | undefined {
   const expiry = parseTimestamp(record.expiration_ts);
   if (expiry === undefined || expiry <= validFrom) return undefined;
-  return new Date(expiry).getUTCFullYear() >= NEVER_EXPIRES_FROM_YEAR ? undefined : expiry;
+  return expiry >= NEVER_EXPIRES_FROM ? undefined : expiry;
 }
 
 /** ThreatStream's own confidence when it scored the record (-1 means it did not), else its severity. */
@@ -162,15 +171,18 @@ function prefixed(label: string, text: string | null | undefined): string | unde
 
 /** Tag names, then the itype; trimmed, blanks dropped, first spelling kept among case variants. */
 function labelsOf(record: IntelligenceRecord): string[] {
-  const candidates = [...(record.tags ?? []).map((tag) => tag?.name), record.itype];
   const seen = new Set<string>();
   const labels: string[] = [];
-  for (const candidate of candidates) {
+  const consider = (candidate: string | null | undefined) => {
     const label = candidate?.trim();
-    if (!label || seen.has(label.toLowerCase())) continue;
-    seen.add(label.toLowerCase());
+    if (!label) return;
+    const key = label.toLowerCase();
+    if (seen.has(key)) return;
+    seen.add(key);
     labels.push(label);
-  }
+  };
+  for (const tag of record.tags ?? []) consider(tag?.name);
+  consider(record.itype);
   return labels;
 }
 
@@ -258,10 +270,11 @@ function indicatorTypesOf(record: IntelligenceRecord): IndicatorType[] {
 }
 
 function indicatorTypeOf(text: string): IndicatorType | undefined {
-  const words = text.split('_');
-  for (let count = words.length; count > 0; count--) {
-    const indicatorType = INDICATOR_TYPE_BY_CATEGORY.get(words.slice(0, count).join('_'));
+  // The text, then each prefix ending before an `_`, longest first.
+  for (let end = text.length; end >= 0; end = text.lastIndexOf('_', end - 1)) {
+    const indicatorType = INDICATOR_TYPE_BY_CATEGORY.get(text.slice(0, end));
     if (indicatorType !== undefined) return indicatorType;
+    if (end === 0) break;
   }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { StixId } from './types';
 
 /**
@@ -13,18 +13,29 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 /** RFC 9562 name-based UUID (version 5, SHA-1) of the UTF-8 bytes of `name`. */
 export function uuidv5(name: string, namespace: string): string {
-  if (!UUID_PATTERN.test(namespace)) {
-    throw new TypeError(`namespace is not a UUID: ${namespace}`);
+  // The one-shot hash costs half of a createHash/update/digest sequence.
+  const hex = hash('sha1', Buffer.concat([namespaceBytes(namespace), Buffer.from(name, 'utf8')]));
+  // Version 5 in the high nibble of byte 6; variant 10xx in the high bits of byte 8.
+  const variant = VARIANT_DIGITS[Number.parseInt(hex[16] ?? '0', 16) & 0x3] ?? '8';
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+const VARIANT_DIGITS = '89ab';
+
+/** The 16 bytes of a namespace UUID; every id of a kind uses the same namespace, so they are kept. */
+const namespaceCache = new Map<string, Buffer>();
+
+function namespaceBytes(namespace: string): Buffer {
+  let bytes = namespaceCache.get(namespace);
+  if (bytes === undefined) {
+    if (!UUID_PATTERN.test(namespace)) {
+      throw new TypeError(`namespace is not a UUID: ${namespace}`);
+    }
+    bytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+    // Bounded: only a caller passing ever new namespaces would fill it, and none does.
+    if (namespaceCache.size < 16) namespaceCache.set(namespace, bytes);
   }
-  const digest = createHash('sha1')
-    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
-    .update(name, 'utf8')
-    .digest()
-    .subarray(0, 16);
-  digest.writeUInt8((digest.readUInt8(6) & 0x0f) | 0x50, 6);
-  digest.writeUInt8((digest.readUInt8(8) & 0x3f) | 0x80, 8);
-  const hex = digest.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return bytes;
 }
 
 export type JsonValue =
@@ -64,7 +75,9 @@ function stixId<T extends string>(type: T, contributingProperties: JsonValue): S
 }
 
 export function indicatorId(pattern: string): StixId<'indicator'> {
-  return stixId('indicator', { pattern: pattern.trim() });
+  // canonicalJson({ pattern }) written out: one key, so nothing to sort.
+  const canonical = `{"pattern":${JSON.stringify(pattern.trim())}}`;
+  return `indicator--${uuidv5(canonical, OASIS_NAMESPACE)}`;
 }
 
 export function identityId(name: string, identityClass: string): StixId<'identity'> {

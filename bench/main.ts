@@ -1,0 +1,376 @@
+/**
+ * `npm run bench`: the connector's throughput, memory and API efficiency against the ThreatStream
+ * simulator and the real RabbitMQ, beside a bare amqplib publisher sending the same messages.
+ * The daemon runs as its own process (`node dist/main.js`, run-and-terminate) so its memory is
+ * its own; the OpenCTI stand-in lives in this process and the simulator on a thread of it.
+ *
+ * Sizes, as flags or environment variables:
+ *   --records / BENCH_RECORDS                 cold import measured for throughput (100000)
+ *   --large-records / BENCH_LARGE_RECORDS     second cold import, for memory (500000)
+ *   --latency-records / BENCH_LATENCY_RECORDS every type, 300 ms a page (30000: about 30 pages)
+ *   --latency-one-type-records / BENCH_LATENCY_ONE_TYPE_RECORDS  type ip only (133000: 30 pages)
+ *   --cpu-prof / BENCH_CPU_PROF=1             one more import under --cpu-prof, self time printed
+ */
+
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { importStartAt, loadConfig } from '../src/config';
+import { runSettings } from '../src/daemon';
+import { OPENCTI_SUBSET_SDL } from '../tests/support/opencti-stub';
+import { declarePushQueue, deleteQueue, queueDepth } from '../tests/support/rabbitmq';
+import { fetchBare, type BareFetch } from './bare-fetch';
+import { brokerVersion, publishBare, type BarePublish } from './bare-publisher';
+import { formatSelfTime, summariseSelfTime } from './cpu-profile';
+import { runDaemon, type DaemonRun, type RunEnded } from './daemon-process';
+import {
+  API_KEY,
+  CONNECTOR_USER,
+  USERNAME,
+  startEnvironment,
+  type BenchEnvironment,
+} from './environment';
+import { decimal, formatTable, integer, megabytes, seconds, type Row } from './report';
+import { coldStartBatches } from './worker-bodies';
+
+const REPOSITORY = path.resolve(__dirname, '..', '..');
+const PROFILE_DIR = path.join(REPOSITORY, 'dist-bench', 'profiles');
+const LATENCY_MS = 300;
+const PAGE_SIZE = 1000;
+/** Throughput is the best of this many alternated runs: other work on a small machine only slows a run down. */
+const ROUNDS = 2;
+const GOALS = {
+  iocsPerSecond: 10_000,
+  ratioToBare: 0.7,
+  latencyEfficiency: 0.95,
+  peakRssBytes: 200 * 1024 * 1024,
+  rssGrowth: 0.2,
+};
+
+interface Options {
+  records: number;
+  largeRecords: number;
+  latencyRecords: number;
+  latencyOneTypeRecords: number;
+  cpuProfile: boolean;
+}
+
+function readOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string' },
+      'large-records': { type: 'string' },
+      'latency-records': { type: 'string' },
+      'latency-one-type-records': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+    },
+  });
+  const count = (flag: string | undefined, env: string, fallback: number) => {
+    const text = flag ?? process.env[env];
+    if (text === undefined || text === '') return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${env}: ${text} is not a positive integer`);
+    return n;
+  };
+  return {
+    records: count(values.records, 'BENCH_RECORDS', 100_000),
+    largeRecords: count(values['large-records'], 'BENCH_LARGE_RECORDS', 500_000),
+    latencyRecords: count(values['latency-records'], 'BENCH_LATENCY_RECORDS', 30_000),
+    latencyOneTypeRecords: count(
+      values['latency-one-type-records'],
+      'BENCH_LATENCY_ONE_TYPE_RECORDS',
+      133_000,
+    ),
+    cpuProfile: values['cpu-prof'] === true || /^(1|true)$/i.test(process.env.BENCH_CPU_PROF ?? ''),
+  };
+}
+
+const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+interface Import {
+  run: DaemonRun;
+  summary: RunEnded;
+  /** ThreatStream requests the run made. */
+  requests: number;
+  /** First ThreatStream request to the ping storing the final cursors, sent right after the last confirm. */
+  wallMs: number;
+  /** Messages the push queue holds after the run. */
+  queued: number;
+}
+
+/** Runs the built daemon once and reads what it did from the simulator, the stub and the queue. */
+async function importOnce(env: BenchEnvironment, nodeFlags: string[] = []): Promise<Import> {
+  const requestsBefore = (await env.simulator.requests()).count;
+  const pingsBefore = env.opencti.calls('PingConnector').length;
+  const run = await runDaemon(env.daemonEnv, nodeFlags);
+  const { summary } = run;
+  if (run.exitCode !== 0 || summary?.outcome !== 'completed') {
+    throw new Error(
+      `the daemon exited ${run.exitCode} (${summary?.outcome ?? 'no summary'}):\n${run.problems.slice(0, 20).join('\n')}`,
+    );
+  }
+  const log = await env.simulator.requests();
+  const requests = log.count - requestsBefore;
+  const firstRequestAt = log.times[requestsBefore];
+  const finalState = env.opencti.state;
+  const stored = env.opencti
+    .calls('PingConnector')
+    .slice(pingsBefore)
+    .find((call) => call.variables.state === finalState);
+  if (firstRequestAt === undefined || stored === undefined) {
+    throw new Error('the run made no ThreatStream request or never stored its final cursors');
+  }
+  const wallMs = stored.at - firstRequestAt;
+  return { run, summary, requests, wallMs, queued: await queueDepth(env.push.queue) };
+}
+
+/** A cold-start import into a fresh environment, then its teardown. */
+async function coldImport(total: number, nodeFlags: string[] = []): Promise<Import> {
+  const env = await startEnvironment({ total });
+  try {
+    return await importOnce(env, nodeFlags);
+  } finally {
+    await env.close();
+  }
+}
+
+interface LatencyBound {
+  connector: Import;
+  bare: BareFetch;
+}
+
+/** A cold import with LATENCY_MS a page, then a bare client reading the same pages. */
+async function latencyBound(total: number, types?: string): Promise<LatencyBound> {
+  const env = await startEnvironment({
+    total,
+    latencyMs: LATENCY_MS,
+    ...(types !== undefined && { types }),
+  });
+  try {
+    const connector = await importOnce(env);
+    const settings = runSettings(loadConfig(env.daemonEnv));
+    const bare = await fetchBare({
+      baseUrl: env.simulator.url,
+      authorization: `apikey ${USERNAME}:${API_KEY}`,
+      types: settings.types,
+      coldStartFrom: importStartAt(settings.importStart, new Date()),
+      pageSize: PAGE_SIZE,
+    });
+    return { connector, bare };
+  } finally {
+    await env.close();
+  }
+}
+
+/** The bare publisher, on a fresh queue declared like the connector's, deleted afterwards. */
+async function bareRun(batches: readonly (readonly Buffer[])[]): Promise<BarePublish> {
+  const push = await declarePushQueue();
+  try {
+    return await publishBare(push.routingKey, batches);
+  } finally {
+    await deleteQueue(push.queue);
+  }
+}
+
+const perSecond = (count: number, ms: number) => count / (ms / 1000);
+const fastest = <T>(runs: readonly T[], rate: (run: T) => number): T =>
+  runs.reduce((best, run) => (rate(run) > rate(best) ? run : best));
+
+interface Throughput {
+  /** Cold imports of the same feed, one per round. */
+  colds: Import[];
+  /** The first round's environment run again, with nothing new. */
+  unchanged: Import;
+  bares: BarePublish[];
+  /** Messages a cold import of the feed publishes, as built by the connector's code. */
+  messages: number;
+  types: number;
+}
+
+/**
+ * Cold imports of `total` records and the bare publisher sending the same bodies, alternated so
+ * that a slow spell of the machine hits both; the first round also runs a second import with
+ * nothing new. The bodies live only here: half a million of them would weigh on later runs.
+ */
+async function throughputRounds(total: number): Promise<Throughput> {
+  progress(`cold import of ${integer(total)} records (round 1)`);
+  const env = await startEnvironment({ total });
+  const settings = runSettings(loadConfig(env.daemonEnv));
+  const colds: Import[] = [];
+  let unchanged: Import;
+  let batches: Buffer[][];
+  try {
+    colds.push(await importOnce(env));
+    await deleteQueue(env.push.queue);
+    await declarePushQueue(env.connectorId);
+    progress('second run, nothing changed');
+    unchanged = await importOnce(env);
+    batches = coldStartBatches({
+      total,
+      feedStart: env.feedStart,
+      settings,
+      pageSize: PAGE_SIZE,
+      applicantId: CONNECTOR_USER,
+      workId: env.opencti.works[0]?.id ?? '',
+    });
+  } finally {
+    await env.close();
+  }
+
+  const messages = batches.reduce((sum, batch) => sum + batch.length, 0);
+  const bares: BarePublish[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (round > 1) {
+      progress(`cold import of ${integer(total)} records (round ${round})`);
+      colds.push(await coldImport(total));
+    }
+    progress(`bare publisher: ${integer(messages)} messages (round ${round})`);
+    bares.push(await bareRun(batches));
+  }
+  return { colds, unchanged, bares, messages, types: settings.types.length };
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const began = performance.now();
+  // The OpenCTI stand-in reads its schema next to its compiled file.
+  mkdirSync(path.dirname(OPENCTI_SUBSET_SDL), { recursive: true });
+  copyFileSync(
+    path.join(REPOSITORY, 'tests', 'opencti', path.basename(OPENCTI_SUBSET_SDL)),
+    OPENCTI_SUBSET_SDL,
+  );
+  const rabbitmq = await brokerVersion();
+
+  // Throughput and API efficiency, beside the broker's own limit.
+  const { colds, unchanged, bares, messages, types } = await throughputRounds(options.records);
+
+  // Latency-bound: every page costs LATENCY_MS at the simulator.
+  progress(`latency-bound import, type ip, ${integer(options.latencyOneTypeRecords)} records`);
+  const oneType = await latencyBound(options.latencyOneTypeRecords, 'ip');
+  progress(`latency-bound import, every type, ${integer(options.latencyRecords)} records`);
+  const everyType = await latencyBound(options.latencyRecords);
+
+  // Memory at a larger feed.
+  progress(`cold import of ${integer(options.largeRecords)} records`);
+  const large = await coldImport(options.largeRecords);
+
+  const cold = fastest(colds, (run) => perSecond(run.summary.fetched, run.wallMs));
+  const bare = fastest(bares, (run) => perSecond(run.messages, run.wallMs));
+  const iocsPerSecond = perSecond(cold.summary.fetched, cold.wallMs);
+  const messagesPerSecond = perSecond(cold.summary.messages, cold.wallMs);
+  const bareMessagesPerSecond = perSecond(bare.messages, bare.wallMs);
+  const ratio = messagesPerSecond / bareMessagesPerSecond;
+  const peakRss = Math.max(...colds.map((run) => run.run.peakRssBytes));
+  const rssGrowth = large.run.peakRssBytes / peakRss - 1;
+  const first = colds[0]!;
+  const perThousand = (first.requests / first.summary.fetched) * 1000;
+  const requestBound = first.summary.fetched / PAGE_SIZE + types;
+  const all = (values: readonly number[]) => values.map((v) => integer(v)).join(', ');
+
+  /** Against pages × latency, and against a client that only fetches the same pages. */
+  const latencyRows = (label: string, { connector, bare }: LatencyBound): Row[] => {
+    const idealMs = connector.requests * LATENCY_MS;
+    const ofIdeal = idealMs / connector.wallMs;
+    const ofBare = bare.wallMs / connector.wallMs;
+    return [
+      {
+        measure: `Latency-bound, ${LATENCY_MS} ms a page, ${label}`,
+        result: `${decimal(ofIdeal)} (${seconds(connector.wallMs)} for ${connector.requests} pages, ideal ${seconds(idealMs)})`,
+        goal: `>= ${decimal(GOALS.latencyEfficiency)}`,
+        met: ofIdeal >= GOALS.latencyEfficiency,
+      },
+      {
+        measure: `  same, against a bare client fetching the same pages`,
+        result: `${decimal(ofBare)} (bare client ${seconds(bare.wallMs)} for ${bare.pages} pages)`,
+        goal: `>= ${decimal(GOALS.latencyEfficiency)}`,
+        met: ofBare >= GOALS.latencyEfficiency,
+      },
+    ];
+  };
+
+  const rows: Row[] = [
+    {
+      measure: `Connector end to end, ${integer(options.records)} records`,
+      result: `${integer(iocsPerSecond)} IOCs/s (${integer(cold.summary.fetched)} IOCs in ${seconds(cold.wallMs)}; runs: ${all(colds.map((run) => perSecond(run.summary.fetched, run.wallMs)))})`,
+      goal: `>= ${integer(GOALS.iocsPerSecond)} IOCs/s`,
+      met: iocsPerSecond >= GOALS.iocsPerSecond,
+    },
+    {
+      measure: 'Connector messages',
+      result: `${integer(messagesPerSecond)} msg/s (${integer(cold.summary.messages)} published, ${integer(cold.queued)} queued)`,
+      goal: 'all queued, same as bare',
+      met: colds.every((run) => run.queued === run.summary.messages && run.queued === messages),
+    },
+    {
+      measure: 'Bare amqplib publisher, same messages',
+      result: `${integer(bareMessagesPerSecond)} msg/s (${integer(bare.messages)} messages, ${megabytes(bare.bytes)}; runs: ${all(bares.map((run) => perSecond(run.messages, run.wallMs)))})`,
+      goal: '',
+    },
+    {
+      measure: 'Connector / bare publisher',
+      result: decimal(ratio),
+      goal: `>= ${decimal(GOALS.ratioToBare)}`,
+      met: ratio >= GOALS.ratioToBare,
+    },
+    ...latencyRows(`type ip, ${integer(options.latencyOneTypeRecords)} records`, oneType),
+    ...latencyRows(`every type, ${integer(options.latencyRecords)} records`, everyType),
+    {
+      measure: `Peak RSS, ${integer(options.records)} records`,
+      result: `${megabytes(peakRss)} (runs: ${colds.map((run) => megabytes(run.run.peakRssBytes)).join(', ')})`,
+      goal: `< ${megabytes(GOALS.peakRssBytes)}`,
+      met: peakRss < GOALS.peakRssBytes,
+    },
+    {
+      measure: `Peak RSS, ${integer(options.largeRecords)} records`,
+      result: `${megabytes(large.run.peakRssBytes)} (${rssGrowth >= 0 ? '+' : ''}${decimal(rssGrowth * 100, 0)} %)`,
+      goal: `< ${megabytes(GOALS.peakRssBytes)}, within ${GOALS.rssGrowth * 100} %`,
+      met: large.run.peakRssBytes < GOALS.peakRssBytes && Math.abs(rssGrowth) <= GOALS.rssGrowth,
+    },
+    {
+      measure: `Connector end to end, ${integer(options.largeRecords)} records`,
+      result: `${integer(perSecond(large.summary.fetched, large.wallMs))} IOCs/s (${integer(large.summary.fetched)} IOCs in ${seconds(large.wallMs)})`,
+      goal: '',
+    },
+    {
+      measure: 'ThreatStream requests per 1,000 IOCs',
+      result: `${decimal(perThousand)} (${first.requests} requests, ${types} types)`,
+      goal: `<= 1.0 + 1 per type (${Math.floor(requestBound)} requests)`,
+      met: first.requests <= requestBound,
+    },
+    {
+      measure: 'Second run, nothing changed',
+      result: `${unchanged.requests} requests, ${unchanged.summary.messages} messages, ${unchanged.queued} queued`,
+      goal: `${types} requests, 0 messages`,
+      met:
+        unchanged.requests === types && unchanged.summary.messages === 0 && unchanged.queued === 0,
+    },
+  ];
+
+  const cpus = os.cpus();
+  console.log(
+    `${os.availableParallelism()} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ` +
+      `${megabytes(os.totalmem())} RAM, Node ${process.version}, RabbitMQ ${rabbitmq}; ` +
+      `page size ${PAGE_SIZE}, log level info, throughput best of ${ROUNDS}`,
+  );
+  console.log(formatTable(rows));
+  console.log(`Benchmark wall time: ${seconds(performance.now() - began)}`);
+
+  if (options.cpuProfile) {
+    progress(`profiled cold import of ${integer(options.records)} records`);
+    rmSync(PROFILE_DIR, { recursive: true, force: true });
+    await coldImport(options.records, ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`]);
+    const [profile] = readdirSync(PROFILE_DIR).filter((name) => name.endsWith('.cpuprofile'));
+    if (profile === undefined) throw new Error(`no .cpuprofile written in ${PROFILE_DIR}`);
+    const { byFunction, byOrigin } = summariseSelfTime(path.join(PROFILE_DIR, profile));
+    console.log();
+    console.log(formatSelfTime(`Daemon self time by function (${profile})`, byFunction, 30));
+    console.log();
+    console.log(formatSelfTime('Daemon self time by file or package', byOrigin, 15));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
