@@ -30,6 +30,8 @@ import {
 
 const PING_INTERVAL_MS = 40_000;
 const OPENCTI_TIMEOUT_MS = 120_000;
+/** A queue size below the threshold is re-read at most this often between batches. */
+const QUEUE_READING_FRESH_MS = 2000;
 /** OpenCTI error names that mean the token is wrong or lacks the connector capability. */
 const OPENCTI_AUTH_ERRORS = new Set([
   'AUTH_REQUIRED',
@@ -225,6 +227,7 @@ export async function runDaemon(
         connectorId: connector.id,
         thresholdMb: connector.queue_threshold,
         checkIntervalMs: connector.queue_check_interval * 1000,
+        freshForMs: QUEUE_READING_FRESH_MS,
         logger,
         report: (sizeMb, buffering) => {
           info.queue_messages_size = sizeMb;

@@ -10,6 +10,12 @@ export interface QueueGateOptions {
   logger: Logger;
   /** Told the queue size and whether we are holding back, for the ping and the metrics. */
   report: (sizeMb: number, buffering: boolean) => void;
+  /**
+   * How long a reading below the threshold is trusted: a fast import would otherwise ask
+   * OpenCTI (and OpenCTI its RabbitMQ management API) before every single batch.
+   */
+  freshForMs: number;
+  now?: () => number;
 }
 
 /**
@@ -18,12 +24,15 @@ export interface QueueGateOptions {
  */
 export class QueueGate {
   private warnedUnavailable = false;
+  private roomSeenAt: number | undefined;
 
   constructor(private readonly options: QueueGateOptions) {}
 
   /** Resolves once the queue is below the threshold (or its size cannot be known). */
   async waitForRoom(signal?: AbortSignal): Promise<void> {
-    const { logger, thresholdMb, checkIntervalMs, report } = this.options;
+    const { logger, thresholdMb, checkIntervalMs, report, freshForMs } = this.options;
+    const now = this.options.now ?? Date.now;
+    if (this.roomSeenAt !== undefined && now() - this.roomSeenAt < freshForMs) return;
     for (let waiting = false; ; waiting = true) {
       const sizeMb = await this.queueSizeMb();
       if (sizeMb === undefined || sizeMb < thresholdMb) {
@@ -32,6 +41,7 @@ export class QueueGate {
             size_mb: sizeMb,
           });
         report(sizeMb ?? 0, false);
+        this.roomSeenAt = now();
         return;
       }
       report(sizeMb, true);
