@@ -136,9 +136,11 @@ export class AmqpPublisher {
       logger.warn('RabbitMQ connection error', { error: serializeError(error) });
     });
     connection.on('close', () => {
+      // Our own close() forgets the connection first; any other close came from the broker side.
       if (this.connection === connection) {
         this.connection = undefined;
         this.channel = undefined;
+        logger.warn('RabbitMQ closed the connection; the next batch reconnects');
       }
     });
     connection.on('blocked', (reason: string) => {

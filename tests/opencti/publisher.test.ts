@@ -89,6 +89,21 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     await deleteQueue(push.queue);
   });
 
+  it('says so when the broker closes its idle connection, then reconnects for the next batch', async () => {
+    const push = await declarePushQueue();
+    const logs = captureLogs();
+    const p = publisher(push.routingKey, { logger: logs.logger });
+    await p.publishBatch(bodies(2));
+    expect(closeBrokerConnectionsOf()).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && !logs.text().includes('RabbitMQ closed the connection'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(logs.text()).toContain('RabbitMQ closed the connection; the next batch reconnects');
+    await p.publishBatch(bodies(2));
+    expect(sequence(await drainRaw(push.queue))).toEqual([0, 1, 0, 1]);
+    await deleteQueue(push.queue);
+  });
+
   it('fails the batch instead of losing it when no queue is bound to the routing key', async () => {
     const p = publisher('push_routing_nobody', {
       retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
