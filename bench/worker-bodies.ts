@@ -1,21 +1,11 @@
 import type { RunSettings } from '../src/connector/run';
-import { workerMessages } from '../src/opencti/messages';
+import { WorkerMessageBatch } from '../src/opencti/messages';
 import { buildBundles } from '../src/stix/batches';
 import { convertRecord } from '../src/stix/convert';
 import type { Indicator } from '../src/stix/types';
-import type { IocType } from '../src/threatstream/client';
 import { parseRecords } from '../src/threatstream/schema';
-import { expectedRecords, type ThreatStreamType } from '../src/threatstream/simulator';
-
-const WIRE_TYPE: Record<IocType, ThreatStreamType> = {
-  ip: 'ip',
-  ipv6: 'ipv6',
-  domain: 'domain',
-  url: 'url',
-  email: 'email',
-  hash: 'md5',
-  string: 'string',
-};
+import { WIRE_TYPE } from '../src/threatstream/query';
+import { expectedRecords } from '../src/threatstream/simulator';
 
 /**
  * The message bodies a cold-start run over the first `total` simulated records publishes, batch
@@ -40,7 +30,7 @@ export function coldStartBatches(options: {
       if (result.ok) indicators.push(result.indicator);
     }
     for (const bundle of buildBundles(indicators, settings.convert.author)) {
-      batches.push(workerMessages(bundle, context));
+      batches.push([...new WorkerMessageBatch(bundle, context)]);
     }
   };
   for (const type of settings.types) {

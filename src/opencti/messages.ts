@@ -154,8 +154,3 @@ export class WorkerMessageBatch implements Iterable<Buffer> {
 }
 
 const SPLIT_TAIL = ']}';
-
-/** Every serialized message body for one bundle, in publishing order. */
-export function workerMessages(bundle: Bundle, context: MessageContext): Buffer[] {
-  return [...new WorkerMessageBatch(bundle, context)];
-}

@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import fixture from '../fixtures/threatstream-samples.json';
 import {
   splitBundle,
-  workerMessages,
   WorkerMessageBatch,
   type MessageContext,
   type WorkerMessage,
@@ -73,7 +72,7 @@ describe('worker message bodies', () => {
     expect(all.length).toBeGreaterThan(4);
     for (const bundle of all) {
       for (const context of contexts) {
-        const bodies = workerMessages(bundle, context);
+        const bodies = [...new WorkerMessageBatch(bundle, context)];
         const expected = referenceBodies(bundle, context);
         expect(bodies).toHaveLength(expected.length);
         bodies.forEach((body, index) => expect(body.equals(expected[index]!)).toBe(true));
