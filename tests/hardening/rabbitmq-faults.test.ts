@@ -18,9 +18,9 @@ import {
 import { sleep, waitUntil } from '../support/wait';
 
 /**
- * The broker failing under a running import. A broker restart would disturb every other user of
- * the shared test broker, so a restart is played by closing this process's connections (what
- * clients see of a restart), and the platform's queue handling by deleting the push queue.
+ * The broker failing under a running import: this process's connections cut (what clients see of
+ * a network cut), and the platform's queue handling played by deleting the push queue. A real
+ * broker stop and start, and real nacks, are in rabbitmq-broker.test.ts.
  */
 
 let world: ConnectorWorld | undefined;
