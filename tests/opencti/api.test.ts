@@ -7,14 +7,13 @@ import {
   OpenCtiRequestError,
   type ConnectorInfo,
   type OpenCtiApiOptions,
-  type RegisterInput,
 } from '../../src/opencti/api';
 import { serializeError, silentLogger } from '../../src/log';
+import { CONNECTOR_ID, registerInput } from '../support/opencti-fixtures';
 
 const BASE_URL = 'http://127.0.0.1:18080';
 const GRAPHQL_URL = `${BASE_URL}/graphql`;
 const TOKEN = 'f3b6c0de-5a1e-4c7b-9d2a-0e8f7a6b5c4d';
-const CONNECTOR_ID = '2d4b1c5e-8f0a-4b7e-9c3d-1a2b3c4d5e6f';
 const WORK_ID = `work_${CONNECTOR_ID}_2026-11-22T10:00:00.000Z`;
 
 const opencti = graphql.link(GRAPHQL_URL);
@@ -69,18 +68,6 @@ function expectNoToken(error: unknown): void {
   expect(JSON.stringify(serializeError(error))).not.toContain(TOKEN);
   expect(inspect(error, { depth: 20 })).not.toContain(TOKEN);
 }
-
-const registerInput: RegisterInput = {
-  id: CONNECTOR_ID,
-  name: 'ThreatStream',
-  type: 'EXTERNAL_IMPORT',
-  scope: ['threatstream'],
-  auto: false,
-  only_contextual: false,
-  playbook_compatible: false,
-  auto_update: false,
-  enrichment_resolution: 'none',
-};
 
 const connectorInfo: ConnectorInfo = {
   run_and_terminate: false,

@@ -5,25 +5,12 @@ import {
   OpenCtiGraphQLError,
   OpenCtiRequestError,
   type ConnectorInfo,
-  type RegisterInput,
 } from '../../src/opencti/api';
 import { silentLogger } from '../../src/log';
+import { CONNECTOR_ID, registerInput } from '../support/opencti-fixtures';
 import { OpenCtiStub } from '../support/opencti-stub';
 
 const TOKEN = 'stub-test-token-0123';
-const CONNECTOR_ID = '2d4b1c5e-8f0a-4b7e-9c3d-1a2b3c4d5e6f';
-
-const registerInput: RegisterInput = {
-  id: CONNECTOR_ID,
-  name: 'ThreatStream',
-  type: 'EXTERNAL_IMPORT',
-  scope: ['threatstream'],
-  auto: false,
-  only_contextual: false,
-  playbook_compatible: false,
-  auto_update: false,
-  enrichment_resolution: 'none',
-};
 
 const info: ConnectorInfo = {
   run_and_terminate: false,

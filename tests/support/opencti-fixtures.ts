@@ -1,0 +1,16 @@
+import type { RegisterInput } from '../../src/opencti/api';
+
+export const CONNECTOR_ID = '2d4b1c5e-8f0a-4b7e-9c3d-1a2b3c4d5e6f';
+
+/** What the daemon registers with: an external-import connector, flags as pycti sends them. */
+export const registerInput: RegisterInput = {
+  id: CONNECTOR_ID,
+  name: 'ThreatStream',
+  type: 'EXTERNAL_IMPORT',
+  scope: ['threatstream'],
+  auto: false,
+  only_contextual: false,
+  playbook_compatible: false,
+  auto_update: false,
+  enrichment_resolution: 'none',
+};
