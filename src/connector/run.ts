@@ -13,6 +13,8 @@ import {
   type PageQuery,
   type ThreatStreamClient,
 } from '../threatstream/client';
+import { DeliveryLine } from './delivery-line';
+import { TypePages } from './type-pages';
 import { RunSummary, type RunObserver } from './summary';
 
 export interface RunSettings {
@@ -90,7 +92,10 @@ export async function runOnce(
   const until = new Date(startedAt.getTime() - settings.stabilityDelayMs);
   const coldStartFrom = importStartAt(settings.importStart, startedAt);
 
-  /** Delivers one page's batches; false when the run must end before the page is complete. */
+  const line = new DeliveryLine();
+  const reset = () => deps.state.load().generation !== generation;
+
+  /** Sends one page's batches down the line; false when the run must end before the page is complete. */
   const deliver = async (type: IocType, page: Page): Promise<boolean> => {
     const indicators: Indicator[] = [];
     track.fetched(type, page.records.length + page.rejected.length);
@@ -119,35 +124,23 @@ export async function runOnce(
       });
     }
     for (const bundle of buildBundles(indicators, settings.convert.author)) {
-      if (signals.stop.aborted || deps.state.load().generation !== generation) return false;
+      if (signals.stop.aborted || reset()) return false;
       await deps.queueGate?.waitForRoom(signals.stop);
-      const messages = await deps.sink.send(bundle, workId, signals.abort);
-      track.delivered(type, bundle.objects, messages);
+      // Once prepared, a bundle counts in the work's expectations: it is sent even if a stop comes.
+      const prepared = await deps.sink.prepare(bundle, workId);
+      await line.send(async () => {
+        await prepared.deliver(signals.abort);
+        track.delivered(type, bundle.objects, prepared.messages);
+      });
     }
     return true;
   };
 
-  /** Imports one type from its cursor; false when the run must end (stopped or reset). */
-  const importType = async (type: IocType): Promise<boolean> => {
-    const query: PageQuery = {
-      type,
-      cursor: cursors[type] ?? null,
-      coldStartFrom,
-      until,
-      feedIds: settings.feedIds,
-      trustedCircleIds: settings.trustedCircleIds,
-      ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
-    };
-    if (query.cursor === null) {
-      runLog.info('Cold start for this IOC type', {
-        ioc_type: type,
-        since: coldStartFrom.toISOString(),
-      });
-    }
-    for await (const page of deps.client.pages(query, signals.stop)) {
-      if (!(await deliver(type, page))) return false;
+  /** Saves the page's cursor once every batch holding the page (and those before) is accepted. */
+  const completePage = (type: IocType, page: Page): void =>
+    line.afterDelivered(async () => {
       cursors[type] = page.cursor;
-      if (!(await deps.state.save({ cursors }, generation))) return false;
+      if (!(await deps.state.save({ cursors }, generation))) return;
       track.page(type, page.cursor);
       deps.onPage?.(type, summary);
       runLog.info('Page imported', {
@@ -155,15 +148,56 @@ export async function runOnce(
         ...summary.typeCounts(type),
         cursor: page.cursor,
       });
+    });
+
+  const typePages = (type: IocType) =>
+    new TypePages(() => {
+      const query: PageQuery = {
+        type,
+        cursor: cursors[type] ?? null,
+        coldStartFrom,
+        until,
+        feedIds: settings.feedIds,
+        trustedCircleIds: settings.trustedCircleIds,
+        ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
+      };
+      if (query.cursor === null) {
+        runLog.info('Cold start for this IOC type', {
+          ioc_type: type,
+          since: coldStartFrom.toISOString(),
+        });
+      }
+      return deps.client.pages(query, signals.stop);
+    });
+  const passes = settings.types.map((type) => ({ type, pages: typePages(type) }));
+  /** A run that ends early may leave the next type's first page in flight. */
+  const abandonPrefetches = () => {
+    for (const { pages } of passes) void pages.close().catch(() => undefined);
+  };
+
+  /** Imports one type from its cursor; false when the run must end (stopped or reset). */
+  const importType = async (index: number): Promise<boolean> => {
+    const { type, pages } = passes[index]!;
+    try {
+      for (;;) {
+        const step = await pages.next();
+        if (step.done) return true;
+        const page = step.value;
+        // The type's last page: the next type's first request goes out while it is delivered.
+        if (!page.hasMore) passes[index + 1]?.pages.prefetch();
+        if (reset() || !(await deliver(type, page))) return false;
+        completePage(type, page);
+      }
+    } finally {
+      await pages.close();
     }
-    return true;
   };
 
   try {
     const failedTypes: string[] = [];
-    for (const type of settings.types) {
+    for (const [index, { type }] of passes.entries()) {
       try {
-        if (!(await importType(type))) break;
+        if (!(await importType(index))) break;
       } catch (error) {
         // One type's ThreatStream trouble must not starve the others; anything else ends the run.
         if (!(error instanceof ThreatStreamRequestError) || signals.stop.aborted) throw error;
@@ -175,8 +209,13 @@ export async function runOnce(
       }
       if (signals.stop.aborted) break;
     }
+    abandonPrefetches();
+    await line.drain();
     if (failedTypes.length > 0) throw new RunError(failedTypes.join('; '));
   } catch (error) {
+    abandonPrefetches();
+    // Whatever was accepted before the failure still gets its cursor saved.
+    await line.drain().catch(() => undefined);
     if (signals.stop.aborted && !signals.abort.aborted) {
       return finish(deps, summary.end(deps.now(), 'stopped'), workId, runLog);
     }

@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BundleSink } from '../sinks/sink';
+import type { BundleSink, PreparedBundle } from '../sinks/sink';
 import type { Bundle } from '../stix/types';
 
 /** Writes each bundle as a STIX 2.1 JSON file, for dry runs and for checking filters before going live. */
@@ -15,7 +15,11 @@ export class DirectorySink implements BundleSink {
     mkdirSync(directory, { recursive: true });
   }
 
-  send(bundle: Bundle): Promise<number> {
+  prepare(bundle: Bundle): Promise<PreparedBundle> {
+    return Promise.resolve({ messages: 1, deliver: () => this.write(bundle) });
+  }
+
+  private write(bundle: Bundle): Promise<void> {
     this.sequence++;
     const name = `threatstream-${this.runLabel}-${String(this.sequence).padStart(5, '0')}.json`;
     const path = join(this.directory, name);
@@ -23,7 +27,7 @@ export class DirectorySink implements BundleSink {
     writeFileSync(`${path}.tmp`, JSON.stringify(bundle, null, 2));
     renameSync(`${path}.tmp`, path);
     this.written.push(path);
-    return Promise.resolve(1);
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

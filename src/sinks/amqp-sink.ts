@@ -3,7 +3,7 @@ import type { OpenCtiApi } from '../opencti/api';
 import { WorkerMessageBatch } from '../opencti/messages';
 import type { AmqpPublisher } from '../opencti/publisher';
 import type { Bundle } from '../stix/types';
-import type { BundleSink } from './sink';
+import type { BundleSink, PreparedBundle } from './sink';
 
 export interface AmqpSinkOptions {
   publisher: Pick<AmqpPublisher, 'publishBatch' | 'close'>;
@@ -17,9 +17,9 @@ export interface AmqpSinkOptions {
 export class AmqpSink implements BundleSink {
   constructor(private readonly options: AmqpSinkOptions) {}
 
-  async send(bundle: Bundle, workId: string | null, signal?: AbortSignal): Promise<number> {
+  async prepare(bundle: Bundle, workId: string | null): Promise<PreparedBundle> {
     const { publisher, api, applicantId, logger } = this.options;
-    // Made while they are published: the broker stores the first ones as the rest are made.
+    // Bodies are made as they are published: the broker stores the first ones as the rest are made.
     const bodies = new WorkerMessageBatch(bundle, { applicantId, workId });
     if (workId !== null) {
       // Before publishing: a work whose expectations lag its processed count completes too early.
@@ -30,8 +30,10 @@ export class AmqpSink implements BundleSink {
         });
       });
     }
-    await publisher.publishBatch(bodies, signal);
-    return bodies.length;
+    return {
+      messages: bodies.length,
+      deliver: (signal) => publisher.publishBatch(bodies, signal),
+    };
   }
 
   close(): Promise<void> {

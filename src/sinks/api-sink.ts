@@ -2,7 +2,7 @@ import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
 import type { Bundle } from '../stix/types';
-import type { BundleSink } from './sink';
+import type { BundleSink, PreparedBundle } from './sink';
 
 export interface ApiSinkOptions {
   api: Pick<OpenCtiApi, 'stixBundlePush'>;
@@ -19,13 +19,17 @@ export class BundlePushError extends Error {
 export class ApiSink implements BundleSink {
   constructor(private readonly options: ApiSinkOptions) {}
 
-  async send(bundle: Bundle, workId: string | null, signal?: AbortSignal): Promise<number> {
-    const { api, connectorId, logger, retry } = this.options;
+  prepare(bundle: Bundle, workId: string | null): Promise<PreparedBundle> {
     const body = JSON.stringify(bundle);
+    return Promise.resolve({ messages: 1, deliver: (signal) => this.push(body, workId, signal) });
+  }
+
+  private async push(body: string, workId: string | null, signal?: AbortSignal): Promise<void> {
+    const { api, connectorId, logger, retry } = this.options;
     for (let attempt = 0; ; attempt++) {
       try {
         await api.stixBundlePush(connectorId, body, workId);
-        return 1;
+        return;
       } catch (error) {
         if (attempt + 1 >= retry.maxAttempts || signal?.aborted) {
           throw new BundlePushError(

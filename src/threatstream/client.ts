@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import { ThreatStreamRequestError } from './errors';
-import { interpretPage } from './page';
+import { pageCursor, pageRecords } from './page';
 import { buildPageParams, type PageQuery, type PageRequest } from './query';
 import { sleep, type RetryPolicy } from '../backoff';
 import { retryDelayMs } from './retry';
@@ -50,6 +50,8 @@ export interface Page {
 
 const MAX_PAGE_SIZE = 1000;
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class ThreatStreamClient {
   private readonly transport: ThreatStreamTransport;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -74,8 +76,9 @@ export class ThreatStreamClient {
 
   /**
    * Pages of one type from its cursor, in update_id order. Yields one page at a time and
-   * prefetches exactly one page ahead: the request for page N+1 starts as soon as page N is
-   * parsed, and is abandoned if the consumer stops early. Empty pages are not yielded.
+   * prefetches exactly one page ahead: the request for page N+1 leaves as soon as page N's
+   * cursor is read, before page N is validated, and is abandoned if the consumer stops early.
+   * Empty pages are not yielded.
    */
   async *pages(query: PageQuery, signal?: AbortSignal): AsyncGenerator<Page> {
     signal?.throwIfAborted();
@@ -92,8 +95,8 @@ export class ThreatStreamClient {
           this.warnIfEmptyPageAnnouncedMore(query, envelope, cursorSent);
           return;
         }
-        const page = interpretPage(envelope.objects, cursorSent);
-        if (page.cursor === null) {
+        const { cursor, advanced } = pageCursor(envelope.objects, cursorSent);
+        if (cursor === null) {
           // Only possible on a cold start's first page: no cursor to persist or to page from.
           this.options.logger.warn(
             'ThreatStream page has no readable update_id on a cold start; stopping this pass',
@@ -101,16 +104,20 @@ export class ThreatStreamClient {
           );
           return;
         }
-        const hasMore = this.continues(query, envelope, page.advanced, cursorSent);
+        const hasMore = this.continues(query, envelope, advanced, cursorSent);
         if (hasMore) {
-          pending = this.fetchEnvelope(query, { cursor: page.cursor, coldStart }, linked);
+          pending = this.fetchEnvelope(query, { cursor, coldStart }, linked);
           // Observed now so that an abandoned prefetch never becomes an unhandled rejection;
           // the next iteration still awaits (and rethrows) it.
           pending.catch(() => undefined);
+          // The request is written on a later turn of the event loop: let it leave before
+          // validating and converting this page hold the thread.
+          await nextTurn();
         }
-        yield { records: page.records, rejected: page.rejected, cursor: page.cursor, hasMore };
+        const { records, rejected } = pageRecords(envelope.objects, cursorSent);
+        yield { records, rejected, cursor, hasMore };
         if (!hasMore) return;
-        cursorSent = page.cursor;
+        cursorSent = cursor;
       }
     } finally {
       prefetch.abort();

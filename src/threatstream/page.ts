@@ -1,10 +1,10 @@
-import { parseRecords, type IntelligenceRecord, type RejectedRecord } from './schema';
+import { parseRecords, readUpdateId, type IntelligenceRecord, type RejectedRecord } from './schema';
 
-export interface InterpretedPage {
-  /** Valid records above the cursor sent, in the order received. */
-  records: IntelligenceRecord[];
-  /** Malformed records and records at or below the cursor sent. */
-  rejected: RejectedRecord[];
+/*
+ * update_ids are decimal strings compared as BigInt: they are not guaranteed to stay below 2^53.
+ */
+
+export interface PageCursor {
   /** The greatest update_id readable on the page, never below the cursor sent; null if neither exists. */
   cursor: string | null;
   /** Whether the cursor moved past the one sent. */
@@ -12,40 +12,49 @@ export interface InterpretedPage {
 }
 
 /**
- * Splits a page's objects into usable and rejected records and computes the next cursor.
- * update_ids are decimal strings compared as BigInt: they are not guaranteed to stay below 2^53.
+ * The cursor after a page, from its update_ids alone (malformed records included: the cursor
+ * must move past them too). Cheap, so the next page can be requested before this one is validated.
  */
-export function interpretPage(
-  objects: readonly unknown[],
-  cursorSent: string | null,
-): InterpretedPage {
-  const parsed = parseRecords(objects);
+export function pageCursor(objects: readonly unknown[], cursorSent: string | null): PageCursor {
   const floor = cursorSent === null ? null : BigInt(cursorSent);
+  let highest = floor;
+  for (const object of objects) {
+    const text = readUpdateId(object);
+    if (text === null) continue;
+    const updateId = BigInt(text);
+    if (highest === null || updateId > highest) highest = updateId;
+  }
+  return {
+    cursor: highest === null ? null : String(highest),
+    advanced: highest !== null && highest !== floor,
+  };
+}
+
+export interface PageRecords {
+  /** Valid records above the cursor sent, in the order received. */
+  records: IntelligenceRecord[];
+  /** Malformed records and records at or below the cursor sent. */
+  rejected: RejectedRecord[];
+}
+
+/** Splits a page's objects into usable and rejected records. */
+export function pageRecords(objects: readonly unknown[], cursorSent: string | null): PageRecords {
+  const parsed = parseRecords(objects);
+  if (cursorSent === null) return parsed;
+  const floor = BigInt(cursorSent);
   const records: IntelligenceRecord[] = [];
   const rejected: RejectedRecord[] = [...parsed.rejected];
-  let highest = floor;
-
-  const raise = (updateId: bigint) => {
-    if (highest === null || updateId > highest) highest = updateId;
-  };
-  for (const reject of parsed.rejected) {
-    if (reject.updateId !== null) raise(BigInt(reject.updateId));
-  }
   for (const record of parsed.records) {
-    const updateId = BigInt(record.update_id);
-    raise(updateId);
-    if (floor !== null && updateId <= floor) {
-      rejected.push({
-        id: record.id,
-        updateId: record.update_id,
-        reason: 'stale_update_id',
-        detail: `update_id ${record.update_id} is not above the cursor ${cursorSent}`,
-      });
+    if (BigInt(record.update_id) > floor) {
+      records.push(record);
       continue;
     }
-    records.push(record);
+    rejected.push({
+      id: record.id,
+      updateId: record.update_id,
+      reason: 'stale_update_id',
+      detail: `update_id ${record.update_id} is not above the cursor ${cursorSent}`,
+    });
   }
-
-  const cursor = highest === null ? null : String(highest);
-  return { records, rejected, cursor, advanced: highest !== null && highest !== floor };
+  return { records, rejected };
 }

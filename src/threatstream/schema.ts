@@ -92,10 +92,9 @@ export function parseRecords(objects: readonly unknown[]): ParsedRecords {
       records.push(parsed.data);
       continue;
     }
-    const raw = object as { id?: unknown; update_id?: unknown } | null;
     rejected.push({
-      id: readId(raw?.id),
-      updateId: readId(raw?.update_id),
+      id: readId((object as { id?: unknown } | null)?.id),
+      updateId: readUpdateId(object),
       reason: 'malformed_record',
       detail: parsed.error.issues
         .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
@@ -109,6 +108,15 @@ export function parseRecords(objects: readonly unknown[]): ParsedRecords {
 function readId(value: unknown): string | null {
   const parsed = decimalId.safeParse(value);
   return parsed.success ? parsed.data : null;
+}
+
+/**
+ * An object's `update_id` as the schema reads it, whether or not the rest of the object is a
+ * valid record; null when unreadable.
+ */
+export function readUpdateId(object: unknown): string | null {
+  const value = (object as { update_id?: unknown } | null)?.update_id;
+  return usualId(value) ?? readId(value);
 }
 
 /**

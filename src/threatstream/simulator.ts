@@ -33,7 +33,10 @@ export interface SimulatorOptions extends FeedOptions {
   apiKey: string;
   /** Number of records in the feed; grows with setTotal. */
   total: number;
-  /** Added before every answer. */
+  /**
+   * Time from a request to its answer, as a remote API's latency: the answer is made while it
+   * elapses, so making a page adds nothing unless it takes longer.
+   */
   latencyMs?: number;
   fault?: FaultHook;
 }
@@ -46,14 +49,17 @@ export interface SimulatorRequest {
   authorized: boolean;
 }
 
-export interface FaultResponse {
+/** An HTTP answer: a page, an error, or a fault a test injects. */
+export interface SimulatorResponse {
   status: number;
   headers?: Record<string, string>;
   body?: string;
 }
 
 /** Overrides the answer to a request: a canned response, a dropped connection, or no answer at all. */
-export type FaultHook = (request: SimulatorRequest) => FaultResponse | 'reset' | 'hang' | undefined;
+export type FaultHook = (
+  request: SimulatorRequest,
+) => SimulatorResponse | 'reset' | 'hang' | undefined;
 
 const INTELLIGENCE_PATH = '/api/v2/intelligence/';
 const RECENT_REQUESTS = 100;
@@ -92,8 +98,10 @@ export class ThreatStreamSimulator {
     server.on('request', (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         // A simulator bug must show up as a failed request, not take the process down.
-        if (!res.headersSent) sendJson(res, 500, { message: String(error) });
-        else res.destroy();
+        if (!res.headersSent) {
+          const reply = json(500, { message: String(error) });
+          res.writeHead(reply.status, reply.headers).end(reply.body);
+        } else res.destroy();
       });
     });
   }
@@ -140,6 +148,7 @@ export class ThreatStreamSimulator {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const request: SimulatorRequest = {
       method: req.method ?? 'GET',
@@ -155,22 +164,18 @@ export class ThreatStreamSimulator {
       return;
     }
     if (fault === 'hang') return;
-    if (this.options.latencyMs !== undefined && this.options.latencyMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
-    }
-    if (fault !== undefined) {
-      res.writeHead(fault.status, fault.headers).end(fault.body ?? '');
-      return;
-    }
-    this.answer(request, url.searchParams, res);
+    const reply = fault ?? this.answer(request, url.searchParams);
+    const wait = (this.options.latencyMs ?? 0) - (performance.now() - arrived);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    res.writeHead(reply.status, reply.headers).end(reply.body ?? '');
   }
 
-  private answer(request: SimulatorRequest, params: URLSearchParams, res: http.ServerResponse) {
-    if (request.path !== INTELLIGENCE_PATH) return sendJson(res, 404, { message: 'Not found' });
-    if (request.method !== 'GET') return sendJson(res, 405, { message: 'Method not allowed' });
-    if (!request.authorized) return sendJson(res, 401, { message: 'Unauthorized' });
+  private answer(request: SimulatorRequest, params: URLSearchParams): SimulatorResponse {
+    if (request.path !== INTELLIGENCE_PATH) return json(404, { message: 'Not found' });
+    if (request.method !== 'GET') return json(405, { message: 'Method not allowed' });
+    if (!request.authorized) return json(401, { message: 'Unauthorized' });
     const query = parseFeedQuery(params);
-    if (typeof query === 'string') return sendJson(res, 400, { error: query });
+    if (typeof query === 'string') return json(400, { error: query });
 
     const started = performance.now();
     const page = this.feed.page(query);
@@ -183,7 +188,7 @@ export class ThreatStreamSimulator {
       total_count: page.totalCount,
     };
     if (page.approximate) meta['approximate_count'] = true;
-    return sendJson(res, 200, { meta, objects: page.records });
+    return json(200, { meta, objects: page.records });
   }
 
   private record(request: SimulatorRequest): void {
@@ -274,11 +279,14 @@ function nextLink(params: URLSearchParams, limit: number): string {
   return `${INTELLIGENCE_PATH}?${next.toString()}`;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
+function json(status: number, value: unknown): SimulatorResponse {
+  const body = JSON.stringify(value);
+  return {
+    status,
+    headers: {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(body)),
+    },
+    body,
+  };
 }

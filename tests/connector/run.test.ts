@@ -12,6 +12,7 @@ import {
 } from '../../src/threatstream/client';
 import { parseRecords } from '../../src/threatstream/schema';
 import { captureLogs } from '../support/capture';
+import { waitUntil } from '../support/wait';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
@@ -69,20 +70,71 @@ function memoryState(initial: ConnectorState = { cursors: {} }) {
   return store;
 }
 
+/** A sink whose deliveries run `onDeliver` (one message per object, as over AMQP). */
+function sinkDelivering(onDeliver: (bundle: Bundle) => Promise<void> | void): BundleSink {
+  return {
+    prepare: (bundle) =>
+      Promise.resolve({
+        messages: bundle.objects.length,
+        deliver: async () => onDeliver(bundle),
+      }),
+    close: () => Promise.resolve(),
+  };
+}
+
 function recordingSink(failOn?: (n: number) => boolean) {
   const bundles: Bundle[] = [];
   let calls = 0;
-  const sink: BundleSink & { bundles: Bundle[] } = {
-    bundles,
-    send: (bundle) => {
-      calls++;
-      if (failOn?.(calls)) return Promise.reject(new Error('broker gone'));
-      bundles.push(bundle);
-      return Promise.resolve(bundle.objects.length);
+  const sink = sinkDelivering((bundle) => {
+    calls++;
+    if (failOn?.(calls)) throw new Error('broker gone');
+    bundles.push(bundle);
+  });
+  return Object.assign(sink, { bundles });
+}
+
+/** A sink whose deliveries wait until the test accepts or fails them, recording what happens when. */
+function heldSink(events: string[]) {
+  const held: { accept: () => void; fail: (error: Error) => void }[] = [];
+  let prepared = 0;
+  const sink: BundleSink = {
+    prepare: (bundle) => {
+      const n = ++prepared;
+      events.push(`prepare ${n}`);
+      return Promise.resolve({
+        messages: bundle.objects.length,
+        deliver: () => {
+          events.push(`deliver ${n}`);
+          return new Promise<void>((resolve, reject) =>
+            held.push({
+              accept: () => {
+                events.push(`accepted ${n}`);
+                resolve();
+              },
+              fail: reject,
+            }),
+          );
+        },
+      });
     },
     close: () => Promise.resolve(),
   };
-  return sink;
+  /** Settles the delivery in flight once it has started. */
+  const next = async () => {
+    await waitUntil(() => held.length > 0);
+    return held.shift()!;
+  };
+  return { sink, next };
+}
+
+/** Records each save as an event beside the sink's. */
+function recordSaves(state: ReturnType<typeof memoryState>, events: string[]) {
+  const save = state.save.bind(state);
+  state.save = (next, gen) => {
+    events.push(`save ${next.cursors.domain}`);
+    return save(next, gen);
+  };
+  return state;
 }
 
 const settings = (types: IocType[] = ['domain']): RunSettings => ({
@@ -274,13 +326,9 @@ describe('runOnce', () => {
     const client = fakeClient({
       domain: [page(Array.from({ length: 600 }, (_, i) => record(i + 1)))],
     });
-    const sink: BundleSink = {
-      send: (b) => {
-        events.push('send');
-        return Promise.resolve(b.objects.length);
-      },
-      close: () => Promise.resolve(),
-    };
+    const sink = sinkDelivering(() => {
+      events.push('send');
+    });
     const queueGate = {
       waitForRoom: () => {
         events.push('gate');
@@ -304,13 +352,9 @@ describe('runOnce', () => {
       domain: [page([record(1)]), page(Array.from({ length: 900 }, (_, i) => record(i + 2)))],
     });
     const state = memoryState();
-    const sink: BundleSink = {
-      send: (b) => {
-        if (b.objects.length > 100) sig.stop.abort(new Error('SIGTERM'));
-        return Promise.resolve(b.objects.length);
-      },
-      close: () => Promise.resolve(),
-    };
+    const sink = sinkDelivering((b) => {
+      if (b.objects.length > 100) sig.stop.abort(new Error('SIGTERM'));
+    });
     const w = works();
     const summary = await run(deps({ client, state, sink, works: w }), settings(), sig);
     expect(summary.outcome).toBe('stopped');
@@ -321,13 +365,7 @@ describe('runOnce', () => {
   it('ends the run without saving when the state is reset while it runs', async () => {
     const state = memoryState({ cursors: { domain: '0' } });
     const client = fakeClient({ domain: [page([record(1)], true), page([record(2)])] });
-    const sink: BundleSink = {
-      send: (b) => {
-        state.reset();
-        return Promise.resolve(b.objects.length);
-      },
-      close: () => Promise.resolve(),
-    };
+    const sink = sinkDelivering(() => state.reset());
     const summary = await run(deps({ client, state, sink }));
     expect(summary.outcome).toBe('reset');
     expect(state.load().state).toEqual({ cursors: {} });
@@ -349,5 +387,178 @@ describe('runOnce', () => {
     expect(summary.outcome).toBe('stopped');
     expect(client.queries).toEqual([]);
     expect(w.calls).toEqual([]);
+  });
+
+  describe('pipelining', () => {
+    const twoPages = () =>
+      fakeClient({
+        domain: [
+          page(
+            Array.from({ length: 600 }, (_, i) => record(i + 1)),
+            true,
+          ),
+          page(Array.from({ length: 50 }, (_, i) => record(i + 601))),
+        ],
+      });
+    const before = (events: string[], a: string, b: string) => {
+      expect(events).toContain(a);
+      expect(events).toContain(b);
+      expect(events.indexOf(a)).toBeLessThan(events.indexOf(b));
+    };
+
+    it('prepares the next batch while one is confirmed, never has two in flight, and saves a cursor only once its page is accepted', async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      const state = recordSaves(memoryState(), events);
+      const running = run(deps({ client: twoPages(), sink, state }));
+
+      const first = await next();
+      await waitUntil(() => events.includes('prepare 2'));
+      expect(events).toEqual(['prepare 1', 'deliver 1', 'prepare 2']);
+      first.accept();
+      const second = await next();
+      // Page 2 is converted and prepared while page 1's last batch waits for its confirms.
+      await waitUntil(() => events.includes('prepare 3'));
+      expect(events).toEqual([
+        'prepare 1',
+        'deliver 1',
+        'prepare 2',
+        'accepted 1',
+        'deliver 2',
+        'prepare 3',
+      ]);
+      second.accept();
+      (await next()).accept();
+      const summary = await running;
+
+      expect(summary.outcome).toBe('completed');
+      before(events, 'accepted 2', 'save 600');
+      before(events, 'accepted 2', 'deliver 3');
+      before(events, 'accepted 3', 'save 650');
+      expect(events.filter((e) => e.startsWith('save'))).toEqual(['save 600', 'save 650']);
+      expect(state.load().state).toEqual({ cursors: { domain: '650' } });
+    });
+
+    it('saves no cursor at or after a batch that failed, even with later pages prepared', async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      const state = recordSaves(memoryState({ cursors: { domain: '0' } }), events);
+      const w = works();
+      const running = run(deps({ client: twoPages(), sink, state, works: w })).catch(
+        (e: unknown) => e,
+      );
+
+      (await next()).accept();
+      const second = await next();
+      await waitUntil(() => events.includes('prepare 3'));
+      second.fail(new Error('broker gone'));
+      const error = await running;
+
+      expect(error).toBeInstanceOf(RunError);
+      expect((error as RunError).cause).toEqual(new Error('broker gone'));
+      expect(events).not.toContain('deliver 3');
+      expect(state.saves).toEqual([]);
+      expect(w.calls.at(-1)).toMatch(/^finish work_1 true Run failed: broker gone\./);
+    });
+
+    it('on a stop, still delivers the batch already prepared (its expectations are counted) and saves its page', async () => {
+      const events: string[] = [];
+      const sig = signals();
+      const { sink, next } = heldSink(events);
+      const state = recordSaves(memoryState(), events);
+      const running = run(deps({ client: twoPages(), sink, state }), settings(), sig);
+
+      const first = await next();
+      await waitUntil(() => events.includes('prepare 2'));
+      sig.stop.abort(new Error('SIGTERM'));
+      first.accept();
+      (await next()).accept();
+      const summary = await running;
+
+      expect(summary.outcome).toBe('stopped');
+      expect(events).toEqual([
+        'prepare 1',
+        'deliver 1',
+        'prepare 2',
+        'accepted 1',
+        'deliver 2',
+        'accepted 2',
+        'save 600',
+      ]);
+      expect(state.load().state).toEqual({ cursors: { domain: '600' } });
+    });
+
+    it("asks for the next type's first page while the type before it delivers its last page", async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      const served = fakeClient({
+        ip: [
+          page(
+            Array.from({ length: 600 }, (_, i) =>
+              record(i + 1, { type: 'ip', value: `10.0.${i >> 8}.${i & 255}` }),
+            ),
+          ),
+        ],
+        domain: [page([record(7)])],
+      });
+      const client = {
+        pages: (q: PageQuery) => {
+          events.push(`fetch ${q.type}`);
+          return served.pages(q);
+        },
+      };
+      const running = run(deps({ client, sink }), settings(['ip', 'domain']));
+
+      const first = await next();
+      await waitUntil(() => events.includes('prepare 2'));
+      expect(events).toContain('fetch domain');
+      first.accept();
+      (await next()).accept();
+      (await next()).accept();
+      const summary = await running;
+
+      expect(summary.outcome).toBe('completed');
+      expect(served.queries.map((q) => q.type)).toEqual(['ip', 'domain']);
+      expect(summary.cursors).toEqual({ ip: '600', domain: '7' });
+    });
+
+    it('abandons a first page asked for ahead when the run fails first', async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      let releaseDomain = () => {};
+      const domainHeld = new Promise<void>((resolve) => (releaseDomain = resolve));
+      let abandoned = false;
+      const ipPage = page(
+        Array.from({ length: 600 }, (_, i) =>
+          record(i + 1, { type: 'ip', value: `10.0.${i >> 8}.${i & 255}` }),
+        ),
+      );
+      const client = {
+        pages: (q: PageQuery) =>
+          (async function* () {
+            if (q.type === 'ip') {
+              yield ipPage;
+              return;
+            }
+            try {
+              await domainHeld;
+              yield page([record(7)]);
+            } finally {
+              abandoned = true;
+            }
+          })(),
+      };
+      const running = run(deps({ client, sink }), settings(['ip', 'domain'])).catch(
+        (e: unknown) => e,
+      );
+      const first = await next();
+      await waitUntil(() => events.includes('prepare 2'));
+      first.fail(new Error('broker gone'));
+
+      expect(await running).toBeInstanceOf(RunError);
+      releaseDomain();
+      await waitUntil(() => abandoned);
+      expect(events).toEqual(['prepare 1', 'deliver 1', 'prepare 2']);
+    });
   });
 });

@@ -1,6 +1,6 @@
-import type { FaultHook, FaultResponse } from '../../src/threatstream/simulator';
+import type { FaultHook, SimulatorResponse } from '../../src/threatstream/simulator';
 
-export type Fault = FaultResponse | 'reset' | 'hang';
+export type Fault = SimulatorResponse | 'reset' | 'hang';
 
 export type CountingFault = FaultHook & {
   /** How many requests the fault answered so far. */

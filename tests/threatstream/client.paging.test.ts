@@ -291,6 +291,22 @@ describe('ThreatStreamClient paging', () => {
     expect(inFlightWhileHolding).toEqual([1, 1, 1, 1, 0]);
   });
 
+  test('the next page is requested before the consumer gets the page, not after converting it', async () => {
+    const ids = Array.from({ length: 9 }, (_, i) => 101 + i);
+    const seen: Array<Record<string, string>> = [];
+    serveFeed({ ip: ids }, seen);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const requestedOnArrival: string[] = [];
+    for await (const page of client.pages(pageQuery({ cursor: '100' }))) {
+      // Read before the consumer yields the thread: conversion is synchronous work.
+      requestedOnArrival.push(seen.map((q) => q['update_id__gt']).join(','));
+      expect(page.records).toHaveLength(3);
+    }
+
+    expect(requestedOnArrival).toEqual(['100,103', '100,103,106', '100,103,106']);
+  });
+
   test('a consumer that stops early abandons the prefetch without an unhandled rejection', async () => {
     const unhandled = jest.fn();
     process.on('unhandledRejection', unhandled);
