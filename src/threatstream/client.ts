@@ -85,43 +85,62 @@ export class ThreatStreamClient {
     const prefetch = new AbortController();
     const linked =
       signal === undefined ? prefetch.signal : AbortSignal.any([signal, prefetch.signal]);
-    const coldStart = query.cursor === null;
     let cursorSent = query.cursor;
-    let pending = this.fetchEnvelope(query, { cursor: cursorSent, coldStart }, linked);
+    let request: Promise<IntelligenceEnvelope> | undefined = this.fetchEnvelope(
+      query,
+      { cursor: cursorSent, coldStart: query.cursor === null },
+      linked,
+    );
     try {
-      for (;;) {
-        const envelope = await pending;
-        if (envelope.objects.length === 0) {
-          this.warnIfEmptyPageAnnouncedMore(query, envelope, cursorSent);
-          return;
-        }
-        const { cursor, advanced } = pageCursor(envelope.objects, cursorSent);
-        if (cursor === null) {
-          // Only possible on a cold start's first page: no cursor to persist or to page from.
-          this.options.logger.warn(
-            'ThreatStream page has no readable update_id on a cold start; stopping this pass',
-            { type: query.type, objects: envelope.objects.length },
-          );
-          return;
-        }
-        const hasMore = this.continues(query, envelope, advanced, cursorSent);
-        if (hasMore) {
-          pending = this.fetchEnvelope(query, { cursor, coldStart }, linked);
-          // Observed now so that an abandoned prefetch never becomes an unhandled rejection;
-          // the next iteration still awaits (and rethrows) it.
-          pending.catch(() => undefined);
-          // The request is written on a later turn of the event loop: let it leave before
-          // validating and converting this page hold the thread.
-          await nextTurn();
-        }
-        const { records, rejected } = pageRecords(envelope.objects, cursorSent);
-        yield { records, rejected, cursor, hasMore };
-        if (!hasMore) return;
-        cursorSent = cursor;
+      while (request !== undefined) {
+        const read = await this.readPage(query, request, cursorSent, linked);
+        if (read === undefined) return;
+        request = read.next;
+        yield read.page;
+        cursorSent = read.page.cursor;
       }
     } finally {
       prefetch.abort();
     }
+  }
+
+  /**
+   * One page from its request, and the request for the page after it, sent before this one is
+   * validated. The raw page is not kept once validated: only its records live on while the
+   * consumer holds the page.
+   */
+  private async readPage(
+    query: PageQuery,
+    request: Promise<IntelligenceEnvelope>,
+    cursorSent: string | null,
+    signal: AbortSignal,
+  ): Promise<{ page: Page; next: Promise<IntelligenceEnvelope> | undefined } | undefined> {
+    const envelope = await request;
+    if (envelope.objects.length === 0) {
+      this.warnIfEmptyPageAnnouncedMore(query, envelope, cursorSent);
+      return undefined;
+    }
+    const { cursor, advanced } = pageCursor(envelope.objects, cursorSent);
+    if (cursor === null) {
+      // Only possible on a cold start's first page: no cursor to persist or to page from.
+      this.options.logger.warn(
+        'ThreatStream page has no readable update_id on a cold start; stopping this pass',
+        { type: query.type, objects: envelope.objects.length },
+      );
+      return undefined;
+    }
+    let next: Promise<IntelligenceEnvelope> | undefined;
+    if (this.continues(query, envelope, advanced, cursorSent)) {
+      next = this.fetchEnvelope(query, { cursor, coldStart: query.cursor === null }, signal);
+      // Observed now so that an abandoned prefetch never becomes an unhandled rejection;
+      // the consumer still awaits (and rethrows) it.
+      next.catch(() => undefined);
+      // The request is written on a later turn of the event loop: let it leave before
+      // validating and converting this page hold the thread.
+      await nextTurn();
+    }
+    const { records, rejected } = pageRecords(envelope.objects, cursorSent);
+    return { page: { records, rejected, cursor, hasMore: next !== undefined }, next };
   }
 
   private continues(
