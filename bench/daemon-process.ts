@@ -3,8 +3,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
+const REPOSITORY = path.resolve(__dirname, '..', '..');
+
 /** The built daemon, run exactly as the container runs it. */
-export const DAEMON_ENTRY = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
+export const DAEMON_ENTRY = path.join(REPOSITORY, 'dist', 'main.js');
+
+/** The image's NODE_OPTIONS (its heap sizing), so the daemon is measured as it is deployed. */
+export const IMAGE_NODE_OPTIONS = imageNodeOptions(
+  readFileSync(path.join(REPOSITORY, 'Dockerfile'), 'utf8'),
+);
+
+function imageNodeOptions(dockerfile: string): string {
+  const match = /^ENV\s.*\bNODE_OPTIONS=("[^"]*"|\S+)/m.exec(dockerfile);
+  if (!match?.[1]) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return match[1].replace(/^"|"$/g, '');
+}
 
 const MEMORY_SAMPLE_INTERVAL_MS = 20;
 /** A run of half a million records takes well under a minute here; anything beyond is a hang. */
@@ -43,8 +56,9 @@ function readPeakRss(pid: number): number | undefined {
 }
 
 /**
- * Runs `node dist/main.js` once (run-and-terminate) with only the given environment, sampling its
- * peak RSS while it runs. `nodeFlags` go before the script, e.g. `--cpu-prof`.
+ * Runs `node dist/main.js` once (run-and-terminate) with only the given environment and the
+ * image's NODE_OPTIONS, sampling its peak RSS while it runs. `nodeFlags` go before the script,
+ * e.g. `--cpu-prof`.
  */
 export async function runDaemon(
   env: Record<string, string>,
@@ -52,7 +66,7 @@ export async function runDaemon(
 ): Promise<DaemonRun> {
   const started = performance.now();
   const child = spawn(process.execPath, [...nodeFlags, DAEMON_ENTRY], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_OPTIONS: IMAGE_NODE_OPTIONS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid;

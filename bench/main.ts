@@ -23,7 +23,7 @@ import { declarePushQueue, deleteQueue, queueDepth } from '../tests/support/rabb
 import { fetchBare, type BareFetch } from './bare-fetch';
 import { brokerVersion, publishBare, type BarePublish } from './bare-publisher';
 import { formatSelfTime, summariseSelfTime } from './cpu-profile';
-import { runDaemon, type DaemonRun, type RunEnded } from './daemon-process';
+import { IMAGE_NODE_OPTIONS, runDaemon, type DaemonRun, type RunEnded } from './daemon-process';
 import {
   API_KEY,
   CONNECTOR_USER,
@@ -351,6 +351,7 @@ async function main(): Promise<void> {
   console.log(
     `${os.availableParallelism()} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ` +
       `${megabytes(os.totalmem())} RAM, Node ${process.version}, RabbitMQ ${rabbitmq}; ` +
+      `daemon NODE_OPTIONS=${IMAGE_NODE_OPTIONS} (the image's); ` +
       `page size ${PAGE_SIZE}, log level info, throughput best of ${ROUNDS}`,
   );
   console.log(formatTable(rows));
