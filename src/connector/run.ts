@@ -116,6 +116,8 @@ export async function runOnce(
       }
       track.skipped(type, result.reason);
       const level = result.reason === 'unsupported_type' ? 'debug' : 'warn';
+      // Common and expected: skip formatting a line that the level would drop anyway.
+      if (!runLog.isLevelEnabled(level)) continue;
       runLog.log(level, 'ThreatStream record skipped', {
         ioc_type: type,
         threatstream_id: record.id,

@@ -311,6 +311,24 @@ describe('runOnce', () => {
     expect(summary.cursors).toEqual({ domain: '4' });
   });
 
+  it('logs an unsupported type at debug only, and counts it at every level', async () => {
+    const pages = () => fakeClient({ domain: [page([record(1), record(2, { type: 'phone' })])] });
+    const debug = captureLogs({ level: 'debug' });
+    const info = captureLogs({ level: 'info' });
+    const atDebug = await run(deps({ client: pages(), logger: debug.logger }));
+    const atInfo = await run(deps({ client: pages(), logger: info.logger }));
+
+    const skips = (logs: typeof debug) =>
+      logs.entries().filter((e) => e.message === 'ThreatStream record skipped');
+    expect(skips(debug).map((e) => [e.level, e.reason, e.threatstream_id])).toEqual([
+      ['debug', 'unsupported_type', '1002'],
+    ]);
+    expect(skips(info)).toEqual([]);
+    for (const summary of [atDebug, atInfo]) {
+      expect(summary.skippedByReason).toEqual({ unsupported_type: 1 });
+    }
+  });
+
   it('reports the run to the OpenCTI work with its summary', async () => {
     const client = fakeClient({ domain: [page([record(1), record(2, { status: 'falsepos' })])] });
     const w = works();
