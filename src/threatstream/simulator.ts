@@ -53,7 +53,7 @@ export interface SimulatorRequest {
 export interface SimulatorResponse {
   status: number;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
 }
 
 /** Overrides the answer to a request: a canned response, a dropped connection, or no answer at all. */
@@ -279,14 +279,12 @@ function nextLink(params: URLSearchParams, limit: number): string {
   return `${INTELLIGENCE_PATH}?${next.toString()}`;
 }
 
+/** Encoded when made, so that answering after the latency only writes bytes. */
 function json(status: number, value: unknown): SimulatorResponse {
-  const body = JSON.stringify(value);
+  const body = Buffer.from(JSON.stringify(value));
   return {
     status,
-    headers: {
-      'Content-Type': 'application/json',
-      'Content-Length': String(Buffer.byteLength(body)),
-    },
+    headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
     body,
   };
 }
