@@ -300,7 +300,7 @@ describe('ThreatStream simulator', () => {
     ).rejects.toThrow();
   });
 
-  test('adds the configured latency to every answer', async () => {
+  test('answers no sooner than the configured latency after the request', async () => {
     const sim = await startSimulator({
       username: USERNAME,
       apiKey: API_KEY,
