@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { isIP } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
@@ -38,8 +39,6 @@ export interface PublisherOptions {
  * with one it persists each slice while the next is being encoded.
  */
 const PUBLISH_SLICE = 64;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** What a batch needs to be published: its size and its bodies by position. */
 export type MessageBodies = Pick<readonly Buffer[], 'length' | 'at'>;

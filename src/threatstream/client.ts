@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../log';
 import { ThreatStreamRequestError } from './errors';
 import { pageCursor, pageRecords } from './page';
@@ -49,8 +50,6 @@ export interface Page {
 }
 
 const MAX_PAGE_SIZE = 1000;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class ThreatStreamClient {
   private readonly transport: ThreatStreamTransport;
