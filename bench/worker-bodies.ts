@@ -1,5 +1,5 @@
 import type { RunSettings } from '../src/connector/run';
-import { WorkerMessageBatch } from '../src/opencti/messages';
+import { workerMessageBodies } from '../src/opencti/messages';
 import { buildBundles } from '../src/stix/batches';
 import { convertRecord } from '../src/stix/convert';
 import type { Indicator } from '../src/stix/types';
@@ -30,7 +30,7 @@ export function coldStartBatches(options: {
       if (result.ok) indicators.push(result.indicator);
     }
     for (const bundle of buildBundles(indicators, settings.convert.author)) {
-      batches.push([...new WorkerMessageBatch(bundle, context)]);
+      batches.push(workerMessageBodies(bundle, context));
     }
   };
   for (const type of settings.types) {

@@ -1,4 +1,13 @@
 /**
+ * Resolves once I/O queued so far has had its turn, even I/O deferred twice the way a stream
+ * pipe defers it: amqplib writes to the socket from a setImmediate scheduled on the stream's
+ * 'readable' event, itself emitted on a later tick. A setImmediate scheduled from a tick queued
+ * after that one runs after those writes.
+ */
+const afterQueuedIo = (): Promise<void> =>
+  new Promise((resolve) => process.nextTick(() => setImmediate(resolve)));
+
+/**
  * Delivers bundles strictly one after another: a bundle is sent only once the one before it is
  * accepted, so at most one batch is ever waiting for its confirms. What the caller does between
  * two sends (converting, checking the queue, adding expectations, saving a cursor) overlaps the
@@ -10,12 +19,15 @@ export class DeliveryLine {
 
   /**
    * Waits until the delivery in flight is accepted (rethrowing its failure), then starts this one
-   * without waiting for it.
+   * without waiting for it to be accepted, but only once the I/O it queued has gone out: the
+   * caller's next step may be CPU-heavy (converting a page), and the broker would sit idle,
+   * waiting for the batch, until it is done.
    */
   async send(deliver: () => Promise<void>): Promise<void> {
     await this.inFlight;
     this.inFlight = deliver();
     this.inFlight.catch(() => undefined); // rethrown by the next send or by drain()
+    await afterQueuedIo();
   }
 
   /**

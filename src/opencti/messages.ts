@@ -92,65 +92,36 @@ export interface MessageContext {
 }
 
 /**
- * The serialized message bodies of one bundle, in publishing order, each made on first read and
- * kept, so that the publisher can hand the first ones to the broker while the rest are still
- * being made, and re-send the very same bytes after a failure. Byte for byte what
- * `JSON.stringify` gives for the WorkerMessage and SplitBundle above, but written from templates:
- * only the STIX object itself goes through JSON.stringify, since every other member is fixed for
- * the bundle and base64 needs no JSON escaping.
+ * The serialized message bodies of one bundle, in publishing order: byte for byte what
+ * `JSON.stringify` gives for the WorkerMessage and SplitBundle above, but written from templates.
+ * Only the STIX object itself goes through JSON.stringify, since every other member is fixed for
+ * the bundle and base64 needs no JSON escaping. A re-send after a failure reuses these very bytes.
  */
-export class WorkerMessageBatch implements Iterable<Buffer> {
-  /** One message per STIX object. */
-  readonly length: number;
-  private readonly ordered: PlacedObject[];
-  private readonly bodies: Buffer[] = [];
-  private readonly splitHead: string;
-  private readonly messageHead: string;
-  private readonly messageTail: string;
-
-  constructor(bundle: Bundle, context: MessageContext) {
-    this.ordered = publishingOrder(bundle);
-    this.length = this.ordered.length;
-    this.splitHead = `{"type":"bundle","id":${JSON.stringify(bundle.id)},"spec_version":"2.1","x_opencti_seq":`;
-    this.messageHead = `{"bundle_type":"QUEUE_BUNDLE","applicant_id":${JSON.stringify(context.applicantId)},"action_sequence":`;
-    const workId = context.workId === null ? '' : `,"work_id":${JSON.stringify(context.workId)}`;
-    this.messageTail = `","update":false,"draft_id":null${workId}}`;
-  }
-
-  /** The body at `index` (0-based), making it and every one before it if not made yet. */
-  at(index: number): Buffer | undefined {
-    while (this.bodies.length <= index && this.bodies.length < this.length) {
-      this.bodies.push(this.serialize(this.bodies.length));
-    }
-    return this.bodies[index];
-  }
-
-  *[Symbol.iterator](): Iterator<Buffer> {
-    for (let index = 0; index < this.length; index++) yield this.at(index)!;
-  }
-
-  /** Pieces are written straight into buffers: no joined copy of the JSON or the base64 text. */
-  private serialize(index: number): Buffer {
-    const { object, depth } = this.ordered[index]!;
-    const splitHead = `${this.splitHead}${depth},"objects":[`;
+export function workerMessageBodies(bundle: Bundle, context: MessageContext): Buffer[] {
+  const splitHead = `{"type":"bundle","id":${JSON.stringify(bundle.id)},"spec_version":"2.1","x_opencti_seq":`;
+  const messageHead = `{"bundle_type":"QUEUE_BUNDLE","applicant_id":${JSON.stringify(context.applicantId)},"action_sequence":`;
+  const workId = context.workId === null ? '' : `,"work_id":${JSON.stringify(context.workId)}`;
+  const messageTail = `","update":false,"draft_id":null${workId}}`;
+  const messageTailBytes = Buffer.byteLength(messageTail);
+  return publishingOrder(bundle).map(({ object, depth }, index) => {
+    // Pieces are written straight into buffers: no joined copy of the JSON or the base64 text.
+    const objectHead = `${splitHead}${depth},"objects":[`;
     const json = JSON.stringify(object);
     const split = Buffer.allocUnsafe(
-      Buffer.byteLength(splitHead) + Buffer.byteLength(json) + SPLIT_TAIL.length,
+      Buffer.byteLength(objectHead) + Buffer.byteLength(json) + SPLIT_TAIL.length,
     );
-    let at = split.write(splitHead);
+    let at = split.write(objectHead);
     at += split.write(json, at);
     split.write(SPLIT_TAIL, at);
     const content = split.toString('base64');
 
-    const messageHead = `${this.messageHead}${index + 1},"entities_types":[],"content":"`;
-    const body = Buffer.allocUnsafe(
-      Buffer.byteLength(messageHead) + content.length + Buffer.byteLength(this.messageTail),
-    );
-    at = body.write(messageHead);
+    const head = `${messageHead}${index + 1},"entities_types":[],"content":"`;
+    const body = Buffer.allocUnsafe(Buffer.byteLength(head) + content.length + messageTailBytes);
+    at = body.write(head);
     at += body.write(content, at, 'latin1');
-    body.write(this.messageTail, at);
+    body.write(messageTail, at);
     return body;
-  }
+  });
 }
 
 const SPLIT_TAIL = ']}';

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { isIP } from 'node:net';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
@@ -33,16 +32,6 @@ export interface PublisherOptions {
   confirmTimeoutMs: number;
 }
 
-/**
- * Messages handed to amqplib per turn of the event loop. amqplib writes to the socket only on a
- * later turn, so without a pause the broker would see nothing until the whole batch was encoded;
- * with one it persists each slice while the next is being encoded.
- */
-const PUBLISH_SLICE = 64;
-
-/** What a batch needs to be published: its size and its bodies by position. */
-export type MessageBodies = Pick<readonly Buffer[], 'length' | 'at'>;
-
 export class PublishError extends Error {
   override name = 'PublishError';
 }
@@ -66,14 +55,15 @@ export class AmqpPublisher {
   constructor(private readonly options: PublisherOptions) {}
 
   /**
-   * `bodies` is read by position, in order, on every attempt: an array, or a batch that makes
-   * its bodies on first read and keeps them (WorkerMessageBatch).
+   * Hands every message of the batch to amqplib before returning to the event loop, then waits
+   * for the confirms. On an open channel nothing is awaited first, so the whole batch is queued
+   * by the time the caller resumes, and amqplib writes it out on the next turn of the loop.
    */
-  async publishBatch(bodies: MessageBodies, signal?: AbortSignal): Promise<void> {
+  async publishBatch(bodies: readonly Buffer[], signal?: AbortSignal): Promise<void> {
     const { retry, logger } = this.options;
     for (let attempt = 0; ; attempt++) {
       try {
-        const channel = await this.openChannel();
+        const channel = this.channel ?? (await this.openChannel());
         await this.publishOnce(channel, bodies, signal);
         return;
       } catch (error) {
@@ -159,7 +149,7 @@ export class AmqpPublisher {
 
   private async publishOnce(
     channel: ConfirmChannel,
-    bodies: MessageBodies,
+    bodies: readonly Buffer[],
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const { exchange, routingKey, confirmTimeoutMs } = this.options;
@@ -181,9 +171,7 @@ export class AmqpPublisher {
     channel.on('return', onReturn);
     channel.once('close', onClose);
     try {
-      for (let index = 0; index < bodies.length; index++) {
-        const body = bodies.at(index);
-        if (body === undefined) throw new RangeError(`no message body at position ${index}`);
+      for (const body of bodies) {
         const hasRoom = channel.publish(exchange, routingKey, body, {
           persistent: true,
           contentEncoding: 'utf-8',
@@ -191,7 +179,6 @@ export class AmqpPublisher {
         });
         // Honour back-pressure: without it a large run buffers every message in memory.
         if (!hasRoom) await Promise.race([once(channel, 'drain'), stopped]);
-        else if ((index + 1) % PUBLISH_SLICE === 0) await Promise.race([nextTurn(), stopped]);
       }
       await Promise.race([channel.waitForConfirms(), stopped]);
       if (returned > 0) {

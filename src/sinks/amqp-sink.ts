@@ -1,6 +1,6 @@
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
-import { WorkerMessageBatch } from '../opencti/messages';
+import { workerMessageBodies } from '../opencti/messages';
 import type { AmqpPublisher } from '../opencti/publisher';
 import type { Bundle } from '../stix/types';
 import type { BundleSink, PreparedBundle } from './sink';
@@ -19,8 +19,8 @@ export class AmqpSink implements BundleSink {
 
   async prepare(bundle: Bundle, workId: string | null): Promise<PreparedBundle> {
     const { publisher, api, applicantId, logger } = this.options;
-    // Bodies are made as they are published: the broker stores the first ones as the rest are made.
-    const bodies = new WorkerMessageBatch(bundle, { applicantId, workId });
+    // Made here, while the bundle before is being confirmed, so that publishing is only handing over.
+    const bodies = workerMessageBodies(bundle, { applicantId, workId });
     if (workId !== null) {
       // Before publishing: a work whose expectations lag its processed count completes too early.
       await api.workAddExpectations(workId, bodies.length).catch((error: unknown) => {

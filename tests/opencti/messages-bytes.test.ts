@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fixture from '../fixtures/threatstream-samples.json';
 import {
   splitBundle,
-  WorkerMessageBatch,
+  workerMessageBodies,
   type MessageContext,
   type WorkerMessage,
 } from '../../src/opencti/messages';
@@ -72,26 +72,11 @@ describe('worker message bodies', () => {
     expect(all.length).toBeGreaterThan(4);
     for (const bundle of all) {
       for (const context of contexts) {
-        const bodies = [...new WorkerMessageBatch(bundle, context)];
+        const bodies = workerMessageBodies(bundle, context);
         const expected = referenceBodies(bundle, context);
         expect(bodies).toHaveLength(expected.length);
         bodies.forEach((body, index) => expect(body.equals(expected[index]!)).toBe(true));
       }
     }
-  });
-
-  it('are made on first read, in order, and read back identical for a re-send', () => {
-    const [bundle] = bundles();
-    const batch = new WorkerMessageBatch(bundle!, contexts[0]!);
-    expect(batch.length).toBe(bundle!.objects.length);
-    const third = batch.at(2);
-    expect(third).toBeDefined();
-    expect(batch.at(2)).toBe(third);
-    expect(batch.at(batch.length)).toBeUndefined();
-    const all = [...batch];
-    expect(all[2]).toBe(third);
-    expect(all.map((body) => body.toString())).toEqual(
-      referenceBodies(bundle!, contexts[0]!).map((body) => body.toString()),
-    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { splitBundle, WorkerMessageBatch, type WorkerMessage } from '../../src/opencti/messages';
+import { splitBundle, workerMessageBodies, type WorkerMessage } from '../../src/opencti/messages';
 import { authorIdentity } from '../../src/stix/author';
 import { buildBundles } from '../../src/stix/batches';
 import { convertRecord } from '../../src/stix/convert';
@@ -63,9 +63,7 @@ describe('worker messages', () => {
   });
 
   it('builds exactly the envelope pycti publishes, one message per object', () => {
-    const bodies = [
-      ...new WorkerMessageBatch(bundle!, { applicantId: 'user-1', workId: 'work_1' }),
-    ];
+    const bodies = workerMessageBodies(bundle!, { applicantId: 'user-1', workId: 'work_1' });
     expect(bodies).toHaveLength(5);
     bodies.forEach((body, index) => {
       const { message, bundle: inner } = decode(body);
@@ -101,7 +99,7 @@ describe('worker messages', () => {
 
   it('leaves out work_id when there is no work, as pycti does', () => {
     const { message } = decode(
-      new WorkerMessageBatch(bundle!, { applicantId: null, workId: null }).at(0)!,
+      workerMessageBodies(bundle!, { applicantId: null, workId: null })[0]!,
     );
     expect('work_id' in message).toBe(false);
     expect(message.applicant_id).toBeNull();
@@ -109,7 +107,7 @@ describe('worker messages', () => {
 
   it('keeps non-ASCII text intact through base64', () => {
     const [b] = buildBundles([indicator('bücher.de', null)], author);
-    const bodies = [...new WorkerMessageBatch(b!, { applicantId: null, workId: null })];
+    const bodies = workerMessageBodies(b!, { applicantId: null, workId: null });
     const inner = decode(bodies.at(-1)!).bundle as { objects: Indicator[] };
     expect(inner.objects[0]!.pattern).toBe("[domain-name:value = 'bücher.de']");
   });

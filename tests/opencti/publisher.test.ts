@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { Socket } from 'node:net';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { DeliveryLine } from '../../src/connector/delivery-line';
 import { AmqpPublisher, PublishError, type PublisherOptions } from '../../src/opencti/publisher';
 import { silentLogger } from '../../src/log';
 import { captureLogs } from '../support/capture';
@@ -49,6 +51,27 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
       expect(message.fields.exchange).toBe(PUSH_EXCHANGE);
       expect(message.fields.routingKey).toBe(push.routingKey);
     }
+    await deleteQueue(push.queue);
+  });
+
+  it('has the whole batch on the socket when the delivery line lets its caller go on', async () => {
+    const push = await declarePushQueue();
+    const p = publisher(push.routingKey);
+    await p.publishBatch(bodies(1)); // the connection is open from here on
+    const writes = jest.spyOn(Socket.prototype, 'write');
+    try {
+      const line = new DeliveryLine();
+      await line.send(() => p.publishBatch(bodies(502)));
+      const toBroker = writes.mock.contexts.filter(
+        (socket) => (socket as Socket).remotePort === BROKER.port,
+      );
+      // One write per message at least (amqplib frames each one on its own).
+      expect(toBroker.length).toBeGreaterThanOrEqual(502);
+      await line.drain();
+    } finally {
+      writes.mockRestore();
+    }
+    expect(sequence(await drainRaw(push.queue))).toHaveLength(503);
     await deleteQueue(push.queue);
   });
 
