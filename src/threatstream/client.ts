@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../log';
 import { ThreatStreamRequestError } from './errors';
-import { pageCursor, pageRecords } from './page';
+import { pageCursor, pageHint, pageRecords } from './page';
 import { buildPageParams, type PageQuery, type PageRequest } from './query';
 import { sleep, type RetryPolicy } from '../backoff';
 import { retryDelayMs } from './retry';
@@ -51,6 +51,26 @@ export interface Page {
 
 const MAX_PAGE_SIZE = 1000;
 
+/** A page request on its way. `peek`, while set, sees each 200 answer's raw body before it is parsed. */
+class PageFetch {
+  peek: ((body: string) => Promise<void>) | undefined;
+  readonly envelope: Promise<IntelligenceEnvelope>;
+
+  constructor(start: (peek: (body: string) => Promise<void>) => Promise<IntelligenceEnvelope>) {
+    this.envelope = start(async (body) => this.peek?.(body));
+    // Observed now so that an abandoned request never becomes an unhandled rejection; whoever
+    // uses the page still awaits (and rethrows) it.
+    this.envelope.catch(() => undefined);
+  }
+}
+
+/** The next page's request, started from the raw text of the page before it. */
+interface EarlyFetch {
+  cursor: string;
+  fetch: PageFetch;
+  cancel: AbortController;
+}
+
 export class ThreatStreamClient {
   private readonly transport: ThreatStreamTransport;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -76,8 +96,9 @@ export class ThreatStreamClient {
   /**
    * Pages of one type from its cursor, in update_id order. Yields one page at a time and
    * prefetches exactly one page ahead: the request for page N+1 leaves as soon as page N's
-   * cursor is read, before page N is validated, and is abandoned if the consumer stops early.
-   * Empty pages are not yielded.
+   * cursor is known, before page N is validated, and is abandoned if the consumer stops early.
+   * When the consumer is already waiting for page N, that is as soon as its raw text is in,
+   * before it is even parsed. Empty pages are not yielded.
    */
   async *pages(query: PageQuery, signal?: AbortSignal): AsyncGenerator<Page> {
     signal?.throwIfAborted();
@@ -85,7 +106,7 @@ export class ThreatStreamClient {
     const linked =
       signal === undefined ? prefetch.signal : AbortSignal.any([signal, prefetch.signal]);
     let cursorSent = query.cursor;
-    let request: Promise<IntelligenceEnvelope> | undefined = this.fetchEnvelope(
+    let request: PageFetch | undefined = this.startFetch(
       query,
       { cursor: cursorSent, coldStart: query.cursor === null },
       linked,
@@ -103,24 +124,60 @@ export class ThreatStreamClient {
     }
   }
 
+  private startFetch(query: PageQuery, request: PageRequest, signal: AbortSignal): PageFetch {
+    return new PageFetch((peek) => this.fetchEnvelope(query, request, signal, peek));
+  }
+
   /**
    * One page from its request, and the request for the page after it, sent before this one is
-   * validated. The raw page is not kept once validated: only its records live on while the
-   * consumer holds the page.
+   * validated. While this page is awaited, the next request leaves as soon as the raw text names
+   * the next cursor, and is kept only if the parsed page names the same one. The raw page is not
+   * kept once validated: only its records live on while the consumer holds the page.
    */
   private async readPage(
     query: PageQuery,
-    request: Promise<IntelligenceEnvelope>,
+    request: PageFetch,
     cursorSent: string | null,
     signal: AbortSignal,
-  ): Promise<{ page: Page; next: Promise<IntelligenceEnvelope> | undefined } | undefined> {
-    const envelope = await request;
+  ): Promise<{ page: Page; next: PageFetch | undefined } | undefined> {
+    const coldStart = query.cursor === null;
+    let early: EarlyFetch | undefined;
+    const dropEarly = () => {
+      early?.cancel.abort();
+      early = undefined;
+    };
+    request.peek = async (body) => {
+      dropEarly(); // a retried attempt's guess no longer holds
+      const cursor = pageHint(body, cursorSent);
+      if (cursor === null) return;
+      const cancel = new AbortController();
+      const fetch = this.startFetch(
+        query,
+        { cursor, coldStart },
+        AbortSignal.any([signal, cancel.signal]),
+      );
+      early = { cursor, fetch, cancel };
+      // The request is written on a later turn of the event loop: let it leave before the
+      // parse holds the thread.
+      await nextTurn();
+    };
+    let envelope: IntelligenceEnvelope;
+    try {
+      envelope = await request.envelope;
+    } catch (error) {
+      dropEarly();
+      throw error;
+    } finally {
+      request.peek = undefined;
+    }
     if (envelope.objects.length === 0) {
+      dropEarly();
       this.warnIfEmptyPageAnnouncedMore(query, envelope, cursorSent);
       return undefined;
     }
     const { cursor, advanced } = pageCursor(envelope.objects, cursorSent);
     if (cursor === null) {
+      dropEarly();
       // Only possible on a cold start's first page: no cursor to persist or to page from.
       this.options.logger.warn(
         'ThreatStream page has no readable update_id on a cold start; stopping this pass',
@@ -128,15 +185,18 @@ export class ThreatStreamClient {
       );
       return undefined;
     }
-    let next: Promise<IntelligenceEnvelope> | undefined;
+    let next: PageFetch | undefined;
     if (this.continues(query, envelope, advanced, cursorSent)) {
-      next = this.fetchEnvelope(query, { cursor, coldStart: query.cursor === null }, signal);
-      // Observed now so that an abandoned prefetch never becomes an unhandled rejection;
-      // the consumer still awaits (and rethrows) it.
-      next.catch(() => undefined);
-      // The request is written on a later turn of the event loop: let it leave before
-      // validating and converting this page hold the thread.
-      await nextTurn();
+      if (early?.cursor === cursor) {
+        next = early.fetch;
+      } else {
+        dropEarly();
+        next = this.startFetch(query, { cursor, coldStart }, signal);
+        // As above: let the request leave before validating and converting this page.
+        await nextTurn();
+      }
+    } else {
+      dropEarly();
     }
     const { records, rejected } = pageRecords(envelope.objects, cursorSent);
     return { page: { records, rejected, cursor, hasMore: next !== undefined }, next };
@@ -175,12 +235,13 @@ export class ThreatStreamClient {
     query: PageQuery,
     request: PageRequest,
     signal: AbortSignal,
+    peek: (body: string) => Promise<void>,
   ): Promise<IntelligenceEnvelope> {
     const params = buildPageParams(query, request, this.options.pageSize);
     const { maxAttempts } = this.options.retry;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
-      const outcome = await this.transport.send(params, signal);
+      const outcome = await this.transport.send(params, signal, peek);
       const retried = outcome.kind === 'retryable' && attempt < maxAttempts;
       this.options.onRequest?.({
         durationMs: performance.now() - started,

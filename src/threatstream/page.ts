@@ -30,6 +30,29 @@ export function pageCursor(objects: readonly unknown[], cursorSent: string | nul
   };
 }
 
+/**
+ * The cursor a page's raw text announces for the page after it, read without parsing the text:
+ * its greatest `update_id` above the cursor sent, when its `meta.next` announces more pages; else
+ * null. Only a guess, made so that the next request can leave while the page is being parsed: the
+ * client keeps that request only if the parsed page gives the very same cursor.
+ */
+export function pageHint(text: string, cursorSent: string | null): string | null {
+  const next = NEXT_KEY.exec(text);
+  if (next === null || next[1] !== undefined) return null;
+  const floor = cursorSent === null ? null : BigInt(cursorSent);
+  let highest = floor;
+  for (const [, digits] of text.matchAll(UPDATE_ID_VALUE)) {
+    const updateId = BigInt(digits!);
+    if (highest === null || updateId > highest) highest = updateId;
+  }
+  return highest === null || highest === floor ? null : String(highest);
+}
+
+/** `"next":` and, when there are no more pages, the `null` after it. */
+const NEXT_KEY = /"next"\s*:\s*(null)?/;
+/** The digits of an update_id, given as a number or as a string. */
+const UPDATE_ID_VALUE = /"update_id"\s*:\s*"?(\d+)/g;
+
 export interface PageRecords {
   /** Valid records above the cursor sent, in the order received. */
   records: IntelligenceRecord[];

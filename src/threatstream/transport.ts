@@ -70,7 +70,12 @@ export class ThreatStreamTransport {
     });
   }
 
-  async send(params: URLSearchParams, signal: AbortSignal | undefined): Promise<AttemptOutcome> {
+  /** `peek` sees the raw body of a 200 answer before it is parsed, and is awaited. */
+  async send(
+    params: URLSearchParams,
+    signal: AbortSignal | undefined,
+    peek?: (body: string) => Promise<void>,
+  ): Promise<AttemptOutcome> {
     // axios's own `timeout` only bounds socket inactivity; a trickling server could exceed it.
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
@@ -84,6 +89,7 @@ export class ThreatStreamTransport {
       }
       return this.classifyTransportError(error);
     }
+    if (response.status === 200 && peek !== undefined) await peek(response.data);
     return this.classifyResponse(response);
   }
 

@@ -25,12 +25,20 @@ afterEach(() => {
 });
 afterAll(() => server.close());
 
-/** Serves pages from a list of update_ids per type, honouring update_id__gt and limit like ThreatStream. */
-function serveFeed(feeds: Record<string, number[]>, seen: Array<Record<string, string>>) {
+/**
+ * Serves pages from a list of update_ids per type, honouring update_id__gt and limit like
+ * ThreatStream, each answer `latencyMs` after its request.
+ */
+function serveFeed(
+  feeds: Record<string, number[]>,
+  seen: Array<Record<string, string>>,
+  latencyMs = 0,
+) {
   server.use(
-    http.get(INTELLIGENCE_URL, ({ request }) => {
+    http.get(INTELLIGENCE_URL, async ({ request }) => {
       const params = paramsOf(request);
       seen.push(params);
+      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const above = Number(params['update_id__gt'] ?? '0');
       const limit = Number(params['limit']);
       const remaining = (feeds[params['type']!] ?? []).filter((id) => id > above);
@@ -305,6 +313,104 @@ describe('ThreatStreamClient paging', () => {
     }
 
     expect(requestedOnArrival).toEqual(['100,103', '100,103,106', '100,103,106']);
+  });
+
+  test('while the consumer waits, the next page is requested before this one is parsed', async () => {
+    const ids = Array.from({ length: 9 }, (_, i) => 101 + i);
+    const seen: Array<Record<string, string>> = [];
+    // A remote API's latency: every answer comes while the consumer is waiting for it.
+    serveFeed({ ip: ids }, seen, 20);
+    const events: string[] = [];
+    server.events.on('request:start', ({ request }) => {
+      events.push(`request ${new URL(request.url).searchParams.get('update_id__gt')}`);
+    });
+    const parse = JSON.parse;
+    const parsing = jest.spyOn(JSON, 'parse').mockImplementation((body: string, ...rest) => {
+      if (body.includes('"objects"')) events.push(`parse ${body.length}`);
+      return parse(body, ...rest) as unknown;
+    });
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    try {
+      const pages = await collectPages(client.pages(pageQuery({ cursor: '100' })));
+      expect(pages.map((page) => page.cursor)).toEqual(['103', '106', '109']);
+    } finally {
+      parsing.mockRestore();
+    }
+
+    expect(events.map((event) => event.split(' ')[0])).toEqual([
+      'request',
+      'request', // page 2, asked for from page 1's raw text
+      'parse', // page 1
+      'request',
+      'parse',
+      'parse', // page 3 announces no more pages: nothing is asked for after it
+    ]);
+    expect(seen.map((q) => q['update_id__gt'])).toEqual(['100', '103', '106']);
+  });
+
+  test('a guess the parsed page contradicts is withdrawn and the right page asked for', async () => {
+    const seen: Array<Record<string, string>> = [];
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    server.use(
+      http.get(INTELLIGENCE_URL, async ({ request }) => {
+        const params = paramsOf(request);
+        seen.push(params);
+        const above = params['update_id__gt'];
+        if (above === '1') {
+          // A nested update_id the raw text cannot tell from a record's: the guess says 999.
+          const decoy = intelRecord(5, { meta: { severity: 'high', update_id: 999 } });
+          return HttpResponse.json(pageBody([intelRecord(4), decoy], NEXT_LINK));
+        }
+        if (above === '999') await new Promise((resolve) => setTimeout(resolve, 50));
+        return HttpResponse.json(pageBody([intelRecord(Number(above) + 1)], null));
+      }),
+    );
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    process.off('unhandledRejection', unhandled);
+
+    expect(pages.map((page) => [page.cursor, updateIds(page)])).toEqual([
+      ['5', ['4', '5']],
+      ['6', ['6']],
+    ]);
+    expect(seen.map((q) => q['update_id__gt'])).toEqual(['1', '999', '5']);
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+
+  test('a truncated answer is retried, and the guess made from it replaced', async () => {
+    const seen: Array<Record<string, string>> = [];
+    const page1 = JSON.stringify(pageBody([intelRecord(7), intelRecord(8)], NEXT_LINK));
+    let firstAnswers = 0;
+    server.use(
+      http.get(INTELLIGENCE_URL, ({ request }) => {
+        const params = paramsOf(request);
+        seen.push(params);
+        if (params['update_id__gt'] === '5') {
+          firstAnswers += 1;
+          // Cut before the last record: the guess from it names 7, the whole page names 8.
+          const body =
+            firstAnswers === 1 ? page1.slice(0, page1.lastIndexOf('"update_id"')) : page1;
+          return new HttpResponse(body, { headers: { 'content-type': 'application/json' } });
+        }
+        return HttpResponse.json(pageBody([intelRecord(9)], null));
+      }),
+    );
+    const sleep = () => Promise.resolve();
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { sleep }));
+
+    const pages = await collectPages(client.pages(pageQuery({ cursor: '5' })));
+
+    expect(pages.map((page) => [page.cursor, updateIds(page)])).toEqual([
+      ['8', ['7', '8']],
+      ['9', ['9']],
+    ]);
+    const cursorsAsked = seen.map((q) => q['update_id__gt']);
+    expect(cursorsAsked.filter((cursor) => cursor === '5')).toHaveLength(2);
+    expect(cursorsAsked.at(-1)).toBe('8');
   });
 
   test('a consumer that stops early abandons the prefetch without an unhandled rejection', async () => {
