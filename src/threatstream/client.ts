@@ -190,6 +190,16 @@ export class ThreatStreamClient {
       if (early?.cursor === cursor) {
         next = early.fetch;
       } else {
+        if (early !== undefined) {
+          this.options.logger.debug(
+            'ThreatStream early request withdrawn: the page names another cursor',
+            {
+              type: query.type,
+              guessed: early.cursor,
+              cursor,
+            },
+          );
+        }
         dropEarly();
         next = this.startFetch(query, { cursor, coldStart }, signal);
         // As above: let the request leave before validating and converting this page.

@@ -367,10 +367,12 @@ describe('ThreatStreamClient paging', () => {
         return HttpResponse.json(pageBody([intelRecord(Number(above) + 1)], null));
       }),
     );
-    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+    const logs = captureLogs();
+    const client = new ThreatStreamClient(clientOptions(logs.logger));
 
     const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
     await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(logs.has('debug', 'early request withdrawn')).toBe(true);
     process.off('unhandledRejection', unhandled);
 
     expect(pages.map((page) => [page.cursor, updateIds(page)])).toEqual([
