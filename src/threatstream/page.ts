@@ -16,18 +16,12 @@ export interface PageCursor {
  * must move past them too). Cheap, so the next page can be requested before this one is validated.
  */
 export function pageCursor(objects: readonly unknown[], cursorSent: string | null): PageCursor {
-  const floor = cursorSent === null ? null : BigInt(cursorSent);
-  let highest = floor;
+  const updateIds: string[] = [];
   for (const object of objects) {
     const text = readUpdateId(object);
-    if (text === null) continue;
-    const updateId = BigInt(text);
-    if (highest === null || updateId > highest) highest = updateId;
+    if (text !== null) updateIds.push(text);
   }
-  return {
-    cursor: highest === null ? null : String(highest),
-    advanced: highest !== null && highest !== floor,
-  };
+  return greatestAbove(updateIds, cursorSent);
 }
 
 /**
@@ -39,13 +33,23 @@ export function pageCursor(objects: readonly unknown[], cursorSent: string | nul
 export function pageHint(text: string, cursorSent: string | null): string | null {
   const next = NEXT_KEY.exec(text);
   if (next === null || next[1] !== undefined) return null;
+  const updateIds = Array.from(text.matchAll(UPDATE_ID_VALUE), ([, digits]) => digits!);
+  const { cursor, advanced } = greatestAbove(updateIds, cursorSent);
+  return advanced ? cursor : null;
+}
+
+/** The greatest of the update_ids and the cursor sent, compared as numbers. */
+function greatestAbove(updateIds: readonly string[], cursorSent: string | null): PageCursor {
   const floor = cursorSent === null ? null : BigInt(cursorSent);
   let highest = floor;
-  for (const [, digits] of text.matchAll(UPDATE_ID_VALUE)) {
-    const updateId = BigInt(digits!);
+  for (const text of updateIds) {
+    const updateId = BigInt(text);
     if (highest === null || updateId > highest) highest = updateId;
   }
-  return highest === null || highest === floor ? null : String(highest);
+  return {
+    cursor: highest === null ? null : String(highest),
+    advanced: highest !== null && highest !== floor,
+  };
 }
 
 /** `"next":` and, when there are no more pages, the `null` after it. */
