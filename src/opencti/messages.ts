@@ -28,18 +28,17 @@ export interface SplitBundle {
   objects: [StixObject];
 }
 
-function referencedIds(object: StixObject): string[] {
-  const ids: string[] = [];
-  // Object.keys and an indexed read instead of Object.entries: no pair array per property.
+/** Calls `visit` with every id the object references through `*_ref` and `*_refs` properties. */
+function forEachReference(object: StixObject, visit: (id: string) => void): void {
+  // for...in over the object's own keys: no array of keys or of ids per object.
   const fields = object as unknown as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
+  for (const key in fields) {
     const value = fields[key];
-    if (key.endsWith('_ref') && typeof value === 'string') ids.push(value);
+    if (key.endsWith('_ref') && typeof value === 'string') visit(value);
     if (key.endsWith('_refs') && Array.isArray(value)) {
-      for (const id of value) if (typeof id === 'string') ids.push(id);
+      for (const id of value) if (typeof id === 'string') visit(id);
     }
   }
-  return ids;
 }
 
 /** 1 + the depths of the objects it references inside the bundle (references outside count 0). */
@@ -53,7 +52,10 @@ function dependencyDepths(objects: readonly StixObject[]): Map<string, number> {
     const object = byId.get(id);
     if (object === undefined || visiting.has(id)) return 0;
     visiting.add(id);
-    const depth = 1 + referencedIds(object).reduce((sum, ref) => sum + depthOf(ref), 0);
+    let depth = 1;
+    forEachReference(object, (ref) => {
+      depth += depthOf(ref);
+    });
     visiting.delete(id);
     depths.set(id, depth);
     return depth;

@@ -171,14 +171,15 @@ function prefixed(label: string, text: string | null | undefined): string | unde
 
 /** Tag names, then the itype; trimmed, blanks dropped, first spelling kept among case variants. */
 function labelsOf(record: IntelligenceRecord): string[] {
-  const seen = new Set<string>();
+  // Arrays, not a Set: a record has a handful of labels, and this runs for every record.
   const labels: string[] = [];
+  const keys: string[] = [];
   const consider = (candidate: string | null | undefined) => {
     const label = candidate?.trim();
     if (!label) return;
     const key = label.toLowerCase();
-    if (seen.has(key)) return;
-    seen.add(key);
+    if (keys.includes(key)) return;
+    keys.push(key);
     labels.push(label);
   };
   for (const tag of record.tags ?? []) consider(tag?.name);
@@ -261,12 +262,12 @@ const INDICATOR_TYPE_BY_CATEGORY: ReadonlyMap<string, IndicatorType> = new Map(
 
 /** The indicator types the itype and the threat_type point to, in that order; `unknown` if neither does. */
 function indicatorTypesOf(record: IntelligenceRecord): IndicatorType[] {
-  const types = new Set<IndicatorType>();
-  for (const text of [record.itype, record.threat_type]) {
-    const indicatorType = indicatorTypeOf(text?.trim().toLowerCase() ?? '');
-    if (indicatorType !== undefined) types.add(indicatorType);
-  }
-  return types.size === 0 ? ['unknown'] : [...types];
+  const fromItype = indicatorTypeOf(record.itype?.trim().toLowerCase() ?? '');
+  const fromThreatType = indicatorTypeOf(record.threat_type?.trim().toLowerCase() ?? '');
+  if (fromItype === undefined) return [fromThreatType ?? 'unknown'];
+  return fromThreatType === undefined || fromThreatType === fromItype
+    ? [fromItype]
+    : [fromItype, fromThreatType];
 }
 
 function indicatorTypeOf(text: string): IndicatorType | undefined {

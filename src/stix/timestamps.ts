@@ -39,19 +39,35 @@ export function stixTimestamp(millis: number): string {
   }
   const days = Math.floor(millis / DAY_MS);
   const msOfDay = millis - days * DAY_MS;
-  const { year, month, day } = civilDate(days);
-  const hour = Math.floor(msOfDay / 3_600_000);
-  const minute = Math.floor(msOfDay / 60_000) % 60;
-  const second = Math.floor(msOfDay / 1000) % 60;
   return (
-    `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T` +
-    `${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}.${pad(msOfDay % 1000, 3)}Z`
+    datePrefix(days) +
+    TWO_DIGITS[Math.floor(msOfDay / 3_600_000)]! +
+    ':' +
+    TWO_DIGITS[Math.floor(msOfDay / 60_000) % 60]! +
+    ':' +
+    TWO_DIGITS[Math.floor(msOfDay / 1000) % 60]! +
+    '.' +
+    THREE_DIGITS[msOfDay % 1000]! +
+    'Z'
   );
 }
 
 const DAY_MS = 86_400_000;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+/** Zero-padded numbers made once: a timestamp is then joined from ready-made pieces. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => pad(n, 2));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => pad(n, 3));
+
+/** `YYYY-MM-DDT` of the last day asked for: the records of a page mostly share their day. */
+let lastDay: { days: number; prefix: string } | undefined;
+function datePrefix(days: number): string {
+  if (lastDay?.days !== days) {
+    const { year, month, day } = civilDate(days);
+    lastDay = { days, prefix: `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T` };
+  }
+  return lastDay.prefix;
+}
 
 /**
  * Proleptic Gregorian year, month and day of a day count since 1970-01-01 (Howard Hinnant's

@@ -42,6 +42,22 @@ describe('stixTimestamp', () => {
     }
   });
 
+  it('writes each of a run of instants right, whether or not they share a day', () => {
+    const DAY = 86_400_000;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: EARLIEST_TIMESTAMP + 2 * DAY, max: LATEST_TIMESTAMP - 2 * DAY }),
+        fc.array(fc.integer({ min: -2 * DAY, max: 2 * DAY }), { minLength: 2, maxLength: 20 }),
+        (start, offsets) => {
+          for (const millis of offsets.map((offset) => start + offset)) {
+            expect(stixTimestamp(millis)).toBe(new Date(millis).toISOString());
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('leaves instants outside STIX to toISOString', () => {
     expect(stixTimestamp(LATEST_TIMESTAMP + 1)).toBe(new Date(LATEST_TIMESTAMP + 1).toISOString());
     expect(stixTimestamp(0.5)).toBe(new Date(0.5).toISOString());
