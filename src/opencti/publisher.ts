@@ -168,19 +168,16 @@ export class AmqpPublisher {
     const onAbort = () => stop.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();
+    const { onConfirm, confirmed } = batchConfirms(bodies.length);
     channel.on('return', onReturn);
     channel.once('close', onClose);
     try {
       for (const body of bodies) {
-        const hasRoom = channel.publish(exchange, routingKey, body, {
-          persistent: true,
-          contentEncoding: 'utf-8',
-          mandatory: true,
-        });
+        const hasRoom = channel.publish(exchange, routingKey, body, PUBLISH_OPTIONS, onConfirm);
         // Honour back-pressure: without it a large run buffers every message in memory.
         if (!hasRoom) await Promise.race([once(channel, 'drain'), stopped]);
       }
-      await Promise.race([channel.waitForConfirms(), stopped]);
+      await Promise.race([confirmed, stopped]);
       if (returned > 0) {
         throw new UnroutableError(
           `RabbitMQ could not route ${returned} of ${bodies.length} messages to ${exchange}/${routingKey}`,
@@ -193,4 +190,31 @@ export class AmqpPublisher {
       channel.off('close', onClose);
     }
   }
+}
+
+/** Persistent like pycti's messages; `mandatory` so that an unroutable message fails the batch. */
+const PUBLISH_OPTIONS = { persistent: true, contentEncoding: 'utf-8', mandatory: true } as const;
+
+/**
+ * Confirm tracking for a batch of `count` messages: one callback shared by all of them, instead
+ * of waitForConfirms, which makes a promise per message. amqplib calls it once per message, with
+ * null on an ack and an error on a nack or when the channel closes first.
+ */
+function batchConfirms(count: number): {
+  onConfirm: (error: unknown) => void;
+  confirmed: Promise<void>;
+} {
+  let unconfirmed = count;
+  let onConfirm: (error: unknown) => void = () => undefined;
+  const confirmed = new Promise<void>((resolve, reject) => {
+    onConfirm = (error) => {
+      if (error instanceof Error) reject(error);
+      else if (error !== null && error !== undefined)
+        reject(new Error('RabbitMQ nacked a message'));
+      else if (--unconfirmed === 0) resolve();
+    };
+    if (unconfirmed === 0) resolve();
+  });
+  confirmed.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  return { onConfirm, confirmed };
 }

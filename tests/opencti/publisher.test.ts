@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import amqp from 'amqplib';
 import { DeliveryLine } from '../../src/connector/delivery-line';
 import { AmqpPublisher, PublishError, type PublisherOptions } from '../../src/opencti/publisher';
 import { silentLogger } from '../../src/log';
@@ -134,6 +135,29 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     const error = await p.publishBatch(bodies(3)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
     expect(String((error as PublishError).cause)).toMatch(/could not route 3 of 3 messages/);
+  });
+
+  it('fails the batch when the broker refuses some of its messages (nack)', async () => {
+    // A queue full to its limit, with reject-publish overflow, nacks what goes beyond.
+    const queue = `push_nack_${Date.now()}`;
+    const connection = await amqp.connect(BROKER);
+    try {
+      const channel = await connection.createChannel();
+      await channel.assertExchange(PUSH_EXCHANGE, 'direct', { durable: true });
+      await channel.assertQueue(queue, {
+        durable: true,
+        arguments: { 'x-max-length': 3, 'x-overflow': 'reject-publish' },
+      });
+      await channel.bindQueue(queue, PUSH_EXCHANGE, queue);
+      const p = publisher(queue, { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } });
+      const error = await p.publishBatch(bodies(5)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PublishError);
+      expect(String((error as PublishError).cause)).toMatch(/nacked/);
+      expect(sequence(await drainRaw(queue))).toEqual([0, 1, 2]);
+    } finally {
+      await connection.close();
+      await deleteQueue(queue);
+    }
   });
 
   it('delivers once the push queue is re-created, as OpenCTI does on the next ping', async () => {
