@@ -30,9 +30,9 @@ export interface SplitBundle {
 
 /** Calls `visit` with every id the object references through `*_ref` and `*_refs` properties. */
 function forEachReference(object: StixObject, visit: (id: string) => void): void {
-  // for...in over the object's own keys: no array of keys or of ids per object.
+  // Own keys, as JSON.stringify sees them; ids go straight to `visit`, with no array of them.
   const fields = object as unknown as Record<string, unknown>;
-  for (const key in fields) {
+  for (const key of Object.keys(fields)) {
     const value = fields[key];
     if (key.endsWith('_ref') && typeof value === 'string') visit(value);
     if (key.endsWith('_refs') && Array.isArray(value)) {

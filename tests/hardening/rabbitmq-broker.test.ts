@@ -17,6 +17,7 @@ import { startConnector, waitForLog } from '../support/in-process-daemon';
 import {
   BROKER,
   PUSH_EXCHANGE,
+  declarePushQueue,
   deleteQueue,
   drainQueue,
   drainRaw,
@@ -41,17 +42,9 @@ afterEach(async () => {
 describe('RabbitMQ refusing and restarting', () => {
   it('re-sends a batch the broker nacked, and loses nothing once there is room', async () => {
     // A queue that refuses what does not fit: the broker nacks those messages.
-    const id = randomUUID();
-    const queue = `push_${id}`;
-    const routingKey = `push_routing_${id}`;
+    const { queue, routingKey } = await declarePushQueue(randomUUID(), { maxLength: 10 });
     const connection = await amqp.connect(BROKER);
     const channel = await connection.createChannel();
-    await channel.assertExchange(PUSH_EXCHANGE, 'direct', { durable: true });
-    await channel.assertQueue(queue, {
-      durable: true,
-      arguments: { 'x-max-length': 10, 'x-overflow': 'reject-publish' },
-    });
-    await channel.bindQueue(queue, PUSH_EXCHANGE, routingKey);
     // Five messages the workers have not taken yet: a batch of eight does not fit.
     for (let n = 100; n < 105; n++) channel.sendToQueue(queue, Buffer.from(JSON.stringify({ n })));
     await channel.close();

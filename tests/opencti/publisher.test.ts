@@ -1,6 +1,5 @@
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import amqp from 'amqplib';
 import { DeliveryLine } from '../../src/connector/delivery-line';
 import { AmqpPublisher, PublishError, type PublisherOptions } from '../../src/opencti/publisher';
 import { silentLogger } from '../../src/log';
@@ -138,25 +137,17 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
   });
 
   it('fails the batch when the broker refuses some of its messages (nack)', async () => {
-    // A queue full to its limit, with reject-publish overflow, nacks what goes beyond.
-    const queue = `push_nack_${Date.now()}`;
-    const connection = await amqp.connect(BROKER);
+    const push = await declarePushQueue(undefined, { maxLength: 3 });
     try {
-      const channel = await connection.createChannel();
-      await channel.assertExchange(PUSH_EXCHANGE, 'direct', { durable: true });
-      await channel.assertQueue(queue, {
-        durable: true,
-        arguments: { 'x-max-length': 3, 'x-overflow': 'reject-publish' },
+      const p = publisher(push.routingKey, {
+        retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
       });
-      await channel.bindQueue(queue, PUSH_EXCHANGE, queue);
-      const p = publisher(queue, { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } });
       const error = await p.publishBatch(bodies(5)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PublishError);
       expect(String((error as PublishError).cause)).toMatch(/nacked/);
-      expect(sequence(await drainRaw(queue))).toEqual([0, 1, 2]);
+      expect(sequence(await drainRaw(push.queue))).toEqual([0, 1, 2]);
     } finally {
-      await connection.close();
-      await deleteQueue(queue);
+      await deleteQueue(push.queue);
     }
   });
 

@@ -32,13 +32,23 @@ async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>): Promis
   }
 }
 
-/** Declares the connector's push queue the way OpenCTI does at registration and on every ping. */
-export async function declarePushQueue(connectorId: string = randomUUID()): Promise<PushQueue> {
+/**
+ * Declares the connector's push queue the way OpenCTI does at registration and on every ping.
+ * With `maxLength`, the queue refuses what goes beyond it: the broker nacks those messages.
+ */
+export async function declarePushQueue(
+  connectorId: string = randomUUID(),
+  options: { maxLength?: number } = {},
+): Promise<PushQueue> {
   const queue = `push_${connectorId}`;
   const routingKey = `push_routing_${connectorId}`;
+  const limit =
+    options.maxLength === undefined
+      ? {}
+      : { arguments: { 'x-max-length': options.maxLength, 'x-overflow': 'reject-publish' } };
   await withChannel(async (channel) => {
     await channel.assertExchange(PUSH_EXCHANGE, 'direct', { durable: true });
-    await channel.assertQueue(queue, { durable: true });
+    await channel.assertQueue(queue, { durable: true, ...limit });
     await channel.bindQueue(queue, PUSH_EXCHANGE, routingKey);
   });
   return { connectorId, queue, routingKey };
