@@ -16,18 +16,18 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { importStartAt, loadConfig } from '../src/config';
+import { loadConfig } from '../src/config';
 import { runSettings } from '../src/daemon';
 import { OPENCTI_SUBSET_SDL } from '../tests/support/opencti-stub';
 import { declarePushQueue, deleteQueue, queueDepth } from '../tests/support/rabbitmq';
-import { fetchBare, type BareFetch } from './bare-fetch';
+import { type BareFetch } from './bare-fetch';
 import { brokerVersion, publishBare, type BarePublish } from './bare-publisher';
 import { formatSelfTime, summariseSelfTime } from './cpu-profile';
 import { IMAGE_NODE_OPTIONS, runDaemon, type DaemonRun, type RunEnded } from './daemon-process';
 import {
-  API_KEY,
   CONNECTOR_USER,
-  USERNAME,
+  PAGE_SIZE,
+  fetchColdStart,
   startEnvironment,
   type BenchEnvironment,
 } from './environment';
@@ -37,7 +37,6 @@ import { coldStartBatches } from './worker-bodies';
 const REPOSITORY = path.resolve(__dirname, '..', '..');
 const PROFILE_DIR = path.join(REPOSITORY, 'dist-bench', 'profiles');
 const LATENCY_MS = 300;
-const PAGE_SIZE = 1000;
 /** Throughput is the best of this many alternated runs: other work on a small machine only slows a run down. */
 const ROUNDS = 2;
 const GOALS = {
@@ -127,7 +126,7 @@ async function importOnce(env: BenchEnvironment, nodeFlags: string[] = []): Prom
 
 /** A cold-start import into a fresh environment, then its teardown. */
 async function coldImport(total: number, nodeFlags: string[] = []): Promise<Import> {
-  const env = await startEnvironment({ total });
+  const env = await startEnvironment({ total, prerender: true });
   try {
     return await importOnce(env, nodeFlags);
   } finally {
@@ -149,14 +148,7 @@ async function latencyBound(total: number, types?: string): Promise<LatencyBound
   });
   try {
     const connector = await importOnce(env);
-    const settings = runSettings(loadConfig(env.daemonEnv));
-    const bare = await fetchBare({
-      baseUrl: env.simulator.url,
-      authorization: `apikey ${USERNAME}:${API_KEY}`,
-      types: settings.types,
-      coldStartFrom: importStartAt(settings.importStart, new Date()),
-      pageSize: PAGE_SIZE,
-    });
+    const bare = await fetchColdStart(env);
     return { connector, bare };
   } finally {
     await env.close();
@@ -195,7 +187,7 @@ interface Throughput {
  */
 async function throughputRounds(total: number): Promise<Throughput> {
   progress(`cold import of ${integer(total)} records (round 1)`);
-  const env = await startEnvironment({ total });
+  const env = await startEnvironment({ total, prerender: true });
   const settings = runSettings(loadConfig(env.daemonEnv));
   const colds: Import[] = [];
   let unchanged: Import;

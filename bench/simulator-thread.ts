@@ -14,6 +14,7 @@ export interface SimulatorThreadOptions {
   total: number;
   startTime: Date;
   latencyMs?: number;
+  memoize?: boolean;
 }
 
 export interface RequestLog {

@@ -154,6 +154,34 @@ export class SimulatedFeed {
     };
   }
 
+  /**
+   * The same for two queries that select the same page of the feed as it is now: an upper
+   * modified_ts bound after every record's is the same as none (each run sends its own).
+   */
+  pageKey(query: FeedQuery): string {
+    const latest = Math.max(
+      this.size > 0 ? modifiedAt(this.size - 1, this.options) : -Infinity,
+      this.updates.at(-1)?.modifiedMs ?? -Infinity,
+    );
+    const before =
+      query.modifiedBefore !== undefined && query.modifiedBefore > latest
+        ? undefined
+        : query.modifiedBefore;
+    const sorted = (set: ReadonlySet<string | number> | undefined) =>
+      set === undefined ? null : [...set].sort();
+    return JSON.stringify([
+      query.type ?? null,
+      query.updateIdAbove?.toString() ?? null,
+      query.modifiedFrom ?? null,
+      before ?? null,
+      sorted(query.statuses),
+      query.minConfidence ?? null,
+      sorted(query.feedIds),
+      sorted(query.trustedCircleIds),
+      query.limit,
+    ]);
+  }
+
   /** The indices allowed by the update_id and modified_ts bounds: both grow with the index. */
   private indexRange(query: FeedQuery): [number, number] {
     const start = modifiedAt(0, this.options);

@@ -253,6 +253,31 @@ describe('protocol violations', () => {
       'anonymous operation',
     ]);
   });
+
+  it('checks every request, also one whose document it has validated before', async () => {
+    stub = await OpenCtiStub.start({ token: TOKEN });
+    const invalid = { query: 'query About { about { nope } }' };
+    const expectations = {
+      query:
+        'mutation WorkAddExpectations($id: ID!, $expectations: Int) { workEdit(id: $id) { addExpectations(expectations: $expectations) } }',
+      variables: { id: 'work_1', expectations: 3 },
+    };
+
+    const answers = [
+      await post(invalid),
+      await post(invalid),
+      await post(expectations),
+      await post({ ...expectations, variables: { id: 'work_1', expectations: 'many' } }),
+    ];
+
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 200, 400]);
+    expect(stub.takeViolations().map((v) => v.reason)).toEqual([
+      'validation: Cannot query field "nope" on type "AppInfo".',
+      'validation: Cannot query field "nope" on type "AppInfo".',
+      'variables: Variable "$expectations" got invalid value "many"; Int cannot represent non-integer value: "many"',
+    ]);
+    expect(stub.calls().map((c) => c.operationName)).toEqual(['WorkAddExpectations']);
+  });
 });
 
 describe('failure injection and call log', () => {

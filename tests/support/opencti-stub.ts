@@ -179,6 +179,8 @@ const sleep = (ms: number) =>
 
 export class OpenCtiStub {
   private readonly schema = loadOpenCtiSchema();
+  /** Documents that passed validation, by their text. */
+  private readonly validDocuments = new Map<string, DocumentNode>();
   private readonly server: http.Server;
   private readonly connectors = new Map<string, StubConnector>();
   private readonly workList: StubWork[] = [];
@@ -348,21 +350,33 @@ export class OpenCtiStub {
     const query = typeof body.query === 'string' ? body.query : '';
     const variables = (body.variables ?? {}) as Record<string, unknown>;
 
-    let document: DocumentNode;
-    try {
-      document = parse(query);
-    } catch (error) {
-      this.violation(`parse: ${(error as Error).message}`, null, query);
-      return requestError('GRAPHQL_PARSE_FAILED', (error as Error).message);
+    const requestedOperation =
+      typeof body.operationName === 'string' ? body.operationName : undefined;
+    // As the platform's Apollo server does, a document is parsed and validated once, then reused.
+    let document = this.validDocuments.get(query);
+    if (document === undefined) {
+      try {
+        document = parse(query);
+      } catch (error) {
+        this.violation(`parse: ${(error as Error).message}`, null, query);
+        return requestError('GRAPHQL_PARSE_FAILED', (error as Error).message);
+      }
+      const invalid = validate(this.schema, document);
+      if (invalid.length > 0) {
+        const message = invalid[0]!.message;
+        this.violation(
+          `validation: ${message}`,
+          getOperationAST(document, requestedOperation)?.name?.value ?? null,
+          query,
+        );
+        return requestError('GRAPHQL_VALIDATION_FAILED', message);
+      }
+      this.validDocuments.set(query, document);
     }
-    const operation = getOperationAST(
-      document,
-      typeof body.operationName === 'string' ? body.operationName : undefined,
-    );
+    const operation = getOperationAST(document, requestedOperation);
     const operationName = operation?.name?.value ?? null;
-    const invalid = validate(this.schema, document);
-    if (invalid.length > 0 || !operation) {
-      const message = invalid[0]?.message ?? 'no single operation to run';
+    if (!operation) {
+      const message = 'no single operation to run';
       this.violation(`validation: ${message}`, operationName, query);
       return requestError('GRAPHQL_VALIDATION_FAILED', message);
     }

@@ -41,6 +41,15 @@ async function get(
   return { status: response.status, body: (await response.json()) as Answer['body'] };
 }
 
+/** The answer's text with `took` (a duration) zeroed, to compare answers byte for byte. */
+async function text(sim: ThreatStreamSimulator, params: Record<string, string>): Promise<string> {
+  const query = new URLSearchParams({ order_by: 'update_id', ...params });
+  const response = await fetch(`${sim.url}/api/v2/intelligence/?${query.toString()}`, {
+    headers: AUTH,
+  });
+  return (await response.text()).replace(/"took":\d+/, '"took":0');
+}
+
 /** Pages one type to the end with update_id__gt, as the connector does. */
 async function pageAll(
   sim: ThreatStreamSimulator,
@@ -334,6 +343,69 @@ describe('ThreatStream simulator', () => {
       path: '/api/v2/intelligence/',
       query: { order_by: 'update_id', limit: '4' },
       authorized: true,
+    });
+  });
+
+  describe('memoizing pages', () => {
+    async function memoizing(total: number): Promise<ThreatStreamSimulator> {
+      const sim = await startSimulator({
+        username: USERNAME,
+        apiKey: API_KEY,
+        total,
+        seed: 7,
+        memoize: true,
+      });
+      simulators.push(sim);
+      return sim;
+    }
+    const afterFeed = new Date(modifiedAt(1000)).toISOString();
+    const cold = { type: 'ip', limit: '50', status: 'active', modified_ts__lt: afterFeed };
+
+    test('answers byte for byte as a simulator that renders every page', async () => {
+      const [plain, memo] = [await simulator(600), await memoizing(600)];
+      const queries = [cold, { ...cold, update_id__gt: String(updateIdAt(200)) }, { limit: '7' }];
+
+      for (const params of [...queries, ...queries]) {
+        const expected = await text(plain, params);
+        expect(await text(memo, params)).toBe(expected);
+        expect((JSON.parse(expected) as Answer['body']).objects.length).toBeGreaterThan(0);
+      }
+    });
+
+    test('renders a page once, whatever upper bound after the feed each run sends', async () => {
+      const sim = await memoizing(600);
+      const later = { ...cold, modified_ts__lt: new Date(modifiedAt(5000)).toISOString() };
+
+      const first = await get(sim, cold);
+      const generated = sim.recordsGenerated;
+      const again = await get(sim, later);
+
+      expect(sim.recordsGenerated).toBe(generated);
+      expect(again.body.objects).toEqual(first.body.objects);
+      // The next link still echoes the request's own query.
+      expect(again.body.meta.next).toContain(encodeURIComponent(later.modified_ts__lt));
+      const inside = { ...cold, modified_ts__lt: new Date(modifiedAt(100)).toISOString() };
+      const cut = await get(sim, inside);
+      expect(sim.recordsGenerated).toBeGreaterThan(generated);
+      expect(cut.body.objects.length).toBeLessThan(first.body.objects.length);
+    });
+
+    test('forgets what it rendered when the feed changes', async () => {
+      const sim = await memoizing(200);
+      const all = { type: 'ip', limit: '1000', modified_ts__lt: afterFeed };
+      const before = await get(sim, all);
+      const victim = before.body.objects[3]!;
+
+      const updated = sim.mutate(victim.id - recordAt(0).id, { status: 'inactive' });
+      const afterMutation = await get(sim, all);
+      sim.setTotal(300);
+      const afterGrowth = await get(sim, {
+        ...all,
+        modified_ts__lt: new Date(modifiedAt(5000)).toISOString(),
+      });
+
+      expect(afterMutation.body.objects.at(-1)).toEqual(updated);
+      expect(afterGrowth.body.objects.length).toBeGreaterThan(afterMutation.body.objects.length);
     });
   });
 });
