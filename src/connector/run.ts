@@ -95,8 +95,11 @@ export async function runOnce(
   const line = new DeliveryLine();
   const reset = () => deps.state.load().generation !== generation;
 
-  /** Sends one page's batches down the line; false when the run must end before the page is complete. */
-  const deliver = async (type: IocType, page: Page): Promise<boolean> => {
+  /**
+   * Sends one page's batches down the line; false when the run must end before the page is
+   * complete. `readAhead` is called once the last batch is prepared, before it waits its turn.
+   */
+  const deliver = async (type: IocType, page: Page, readAhead: () => void): Promise<boolean> => {
     const indicators: Indicator[] = [];
     track.fetched(type, page.records.length + page.rejected.length);
     for (const rejected of page.rejected) {
@@ -125,11 +128,13 @@ export async function runOnce(
         detail: result.detail,
       });
     }
-    for (const bundle of buildBundles(indicators, settings.convert.author)) {
+    const bundles = buildBundles(indicators, settings.convert.author);
+    for (const [index, bundle] of bundles.entries()) {
       if (signals.stop.aborted || reset()) return false;
       await deps.queueGate?.waitForRoom(signals.stop);
       // Once prepared, a bundle counts in the work's expectations: it is sent even if a stop comes.
       const prepared = await deps.sink.prepare(bundle, workId);
+      if (index === bundles.length - 1) readAhead();
       await line.send(async () => {
         await prepared.deliver(signals.abort);
         track.delivered(type, bundle.objects, prepared.messages);
@@ -180,18 +185,32 @@ export async function runOnce(
   /** Imports one type from its cursor; false when the run must end (stopped or reset). */
   const importType = async (index: number): Promise<boolean> => {
     const { type, pages } = passes[index]!;
+    let ahead: Promise<IteratorResult<Page>> | undefined;
+    /**
+     * The next page is read (validated) while this page's last batch waits for the batch before
+     * it, and converted while that last batch waits for its own confirms: the work between two
+     * pages is split between the page's batches instead of all falling on the last one.
+     */
+    const readAhead = () => {
+      ahead = pages.next();
+      ahead.catch(() => undefined); // awaited below, or abandoned by close()
+    };
     try {
       for (;;) {
-        const step = await pages.next();
+        const step = await (ahead ?? pages.next());
+        ahead = undefined;
         if (step.done) return true;
         const page = step.value;
         // The type's last page: the next type's first request goes out while it is delivered.
         if (!page.hasMore) passes[index + 1]?.pages.prefetch();
-        if (reset() || !(await deliver(type, page))) return false;
+        if (reset() || !(await deliver(type, page, readAhead))) return false;
         completePage(type, page);
       }
     } finally {
-      await pages.close();
+      // A page still being read ahead is abandoned, as a prefetched first page is: the run does
+      // not wait for ThreatStream to answer a request whose page it will not deliver.
+      if (ahead) void pages.close().catch(() => undefined);
+      else await pages.close();
     }
   };
 

@@ -506,6 +506,71 @@ describe('runOnce', () => {
       expect(state.load().state).toEqual({ cursors: { domain: '600' } });
     });
 
+    /** Serves `pages` of type domain, noting when each is asked for; the last one can be held. */
+    const notingClient = (events: string[], pages: Page[], lastHeld?: Promise<void>) => {
+      const state = { abandoned: false };
+      const client = {
+        pages: () =>
+          (async function* () {
+            try {
+              for (const [i, p] of pages.entries()) {
+                events.push(`read page ${i + 1}`);
+                if (i === pages.length - 1) await lastHeld;
+                yield p;
+              }
+            } finally {
+              state.abandoned = true;
+            }
+          })(),
+      };
+      return { client, state };
+    };
+    const bigPage = (from: number) =>
+      page(
+        Array.from({ length: 600 }, (_, i) => record(from + i)),
+        true,
+      );
+
+    it("reads the next page while the page's last batch waits for the batch before it", async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      const { client } = notingClient(events, [bigPage(1), page([record(601)])]);
+      const running = run(deps({ client, sink }));
+
+      const first = await next();
+      await waitUntil(() => events.includes('read page 2'));
+      expect(events).toEqual(['read page 1', 'prepare 1', 'deliver 1', 'prepare 2', 'read page 2']);
+      first.accept();
+      const second = await next();
+      // Converted and prepared while the page before's last batch waits for its confirms.
+      await waitUntil(() => events.includes('prepare 3'));
+      expect(events.slice(5)).toEqual(['accepted 1', 'deliver 2', 'prepare 3']);
+      second.accept();
+      (await next()).accept();
+      const summary = await running;
+
+      expect(summary.outcome).toBe('completed');
+      expect(summary.cursors).toEqual({ domain: '601' });
+    });
+
+    it('does not wait for a page read ahead when the run fails first', async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const { client, state } = notingClient(events, [bigPage(1), page([record(601)])], held);
+      const running = run(deps({ client, sink })).catch((e: unknown) => e);
+
+      (await next()).fail(new Error('broker gone'));
+
+      expect(await running).toBeInstanceOf(RunError);
+      expect(events).toEqual(['read page 1', 'prepare 1', 'deliver 1', 'prepare 2', 'read page 2']);
+      expect(state.abandoned).toBe(false);
+      release();
+      await waitUntil(() => state.abandoned);
+      expect(events).not.toContain('deliver 2');
+    });
+
     it("asks for the next type's first page while the type before it delivers its last page", async () => {
       const events: string[] = [];
       const { sink, next } = heldSink(events);
