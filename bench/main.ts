@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config';
 import { runSettings } from '../src/daemon';
 import { OPENCTI_SUBSET_SDL } from '../tests/support/opencti-stub';
 import { declarePushQueue, deleteQueue, queueDepth } from '../tests/support/rabbitmq';
-import { type BareFetch } from './bare-fetch';
+import type { BareFetch } from './bare-fetch';
 import { brokerVersion, publishBare, type BarePublish } from './bare-publisher';
 import { formatSelfTime, summariseSelfTime } from './cpu-profile';
 import { IMAGE_NODE_OPTIONS, runDaemon, type DaemonRun, type RunEnded } from './daemon-process';
