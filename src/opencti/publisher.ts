@@ -94,7 +94,6 @@ export class AmqpPublisher {
   }
 
   private async openChannel(): Promise<ConfirmChannel> {
-    if (this.channel) return this.channel;
     const { broker, logger } = this.options;
     const tls = broker.tls;
     const connection = await amqp.connect(

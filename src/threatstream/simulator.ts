@@ -203,16 +203,14 @@ export class ThreatStreamSimulator {
     };
     if (page.approximate) meta['approximate_count'] = true;
     // The bytes JSON.stringify({ meta, objects }) would make, with the objects already encoded.
-    const body = Buffer.concat([
-      Buffer.from(`{"meta":${JSON.stringify(meta)},"objects":`),
-      page.objects,
-      CLOSING_BRACE,
-    ]);
-    return {
-      status: 200,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
-      body,
-    };
+    return jsonBytes(
+      200,
+      Buffer.concat([
+        Buffer.from(`{"meta":${JSON.stringify(meta)},"objects":`),
+        page.objects,
+        CLOSING_BRACE,
+      ]),
+    );
   }
 
   private renderPage(query: FeedQuery): RenderedPage {
@@ -315,7 +313,10 @@ function nextLink(params: URLSearchParams, limit: number): string {
 
 /** Encoded when made, so that answering after the latency only writes bytes. */
 function json(status: number, value: unknown): SimulatorResponse {
-  const body = Buffer.from(JSON.stringify(value));
+  return jsonBytes(status, Buffer.from(JSON.stringify(value)));
+}
+
+function jsonBytes(status: number, body: Buffer): SimulatorResponse {
   return {
     status,
     headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
