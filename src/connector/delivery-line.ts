@@ -1,11 +1,4 @@
-/**
- * Resolves once I/O queued so far has had its turn, even I/O deferred twice the way a stream
- * pipe defers it: amqplib writes to the socket from a setImmediate scheduled on the stream's
- * 'readable' event, itself emitted on a later tick. A setImmediate scheduled from a tick queued
- * after that one runs after those writes.
- */
-const afterQueuedIo = (): Promise<void> =>
-  new Promise((resolve) => process.nextTick(() => setImmediate(resolve)));
+import { afterQueuedIo } from '../io';
 
 /**
  * Delivers bundles strictly one after another: a bundle is sent only once the one before it is

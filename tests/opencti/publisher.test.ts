@@ -54,22 +54,28 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     await deleteQueue(push.queue);
   });
 
-  it('has the whole batch on the socket when the delivery line lets its caller go on', async () => {
+  it('has the whole batch out of the socket, in one writev, when the delivery line lets its caller go on', async () => {
     const push = await declarePushQueue();
     const p = publisher(push.routingKey);
     await p.publishBatch(bodies(1)); // the connection is open from here on
-    const writes = jest.spyOn(Socket.prototype, 'write');
+    const toBroker = (socket: unknown) => (socket as Socket).remotePort === BROKER.port;
+    const handedOver = jest.spyOn(Socket.prototype, 'write');
+    const single = jest.spyOn(Socket.prototype, '_write');
+    const vectored = jest.spyOn(Socket.prototype, '_writev');
     try {
       const line = new DeliveryLine();
       await line.send(() => p.publishBatch(bodies(502)));
-      const toBroker = writes.mock.contexts.filter(
-        (socket) => (socket as Socket).remotePort === BROKER.port,
-      );
-      // One write per message at least (amqplib frames each one on its own).
-      expect(toBroker.length).toBeGreaterThanOrEqual(502);
+      // amqplib frames each message on its own, but the corked socket sends them all at once.
+      expect(handedOver.mock.contexts.filter(toBroker).length).toBeGreaterThanOrEqual(502);
+      expect(single.mock.contexts.filter(toBroker)).toHaveLength(0);
+      const flushes = vectored.mock.contexts.filter(toBroker) as Socket[];
+      expect(flushes).toHaveLength(1);
+      expect(flushes[0]!.writableLength).toBe(0);
       await line.drain();
     } finally {
-      writes.mockRestore();
+      handedOver.mockRestore();
+      single.mockRestore();
+      vectored.mockRestore();
     }
     expect(sequence(await drainRaw(push.queue))).toHaveLength(503);
     await deleteQueue(push.queue);
@@ -79,6 +85,14 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     const push = await declarePushQueue();
     await publisher(push.routingKey).publishBatch(bodies(2000, 20_000));
     expect(sequence(await drainRaw(push.queue))).toHaveLength(2000);
+    await deleteQueue(push.queue);
+  });
+
+  it("sends a batch that fills the corked socket before it fills amqplib's buffer", async () => {
+    // 500 messages of 20 KB: 10 MB, over the socket's 8 MB, in fewer frames than amqplib holds.
+    const push = await declarePushQueue();
+    await publisher(push.routingKey, { confirmTimeoutMs: 5_000 }).publishBatch(bodies(500, 20_000));
+    expect(sequence(await drainRaw(push.queue))).toHaveLength(500);
     await deleteQueue(push.queue);
   });
 
