@@ -1,3 +1,4 @@
+import { base64Length, writeBase64 } from './base64';
 import type { Bundle, StixObject } from '../stix/types';
 
 /**
@@ -94,10 +95,18 @@ export interface MessageContext {
 }
 
 /**
+ * Where a one-object bundle's JSON is written before its base64 goes into the message body; it
+ * is read right away, so one buffer serves every message. Larger objects get a buffer of their own.
+ */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
  * The serialized message bodies of one bundle, in publishing order: byte for byte what
  * `JSON.stringify` gives for the WorkerMessage and SplitBundle above, but written from templates.
  * Only the STIX object itself goes through JSON.stringify, since every other member is fixed for
- * the bundle and base64 needs no JSON escaping. A re-send after a failure reuses these very bytes.
+ * the bundle and base64 needs no JSON escaping. The one-object bundle is written as UTF-8 into a
+ * scratch buffer and its base64 straight into the body: no text of either on the heap. A re-send
+ * after a failure reuses these very bytes.
  */
 export function workerMessageBodies(bundle: Bundle, context: MessageContext): Buffer[] {
   const splitHead = `{"type":"bundle","id":${JSON.stringify(bundle.id)},"spec_version":"2.1","x_opencti_seq":`;
@@ -106,21 +115,20 @@ export function workerMessageBodies(bundle: Bundle, context: MessageContext): Bu
   const messageTail = `","update":false,"draft_id":null${workId}}`;
   const messageTailBytes = Buffer.byteLength(messageTail);
   return publishingOrder(bundle).map(({ object, depth }, index) => {
-    // Pieces are written straight into buffers: no joined copy of the JSON or the base64 text.
     const objectHead = `${splitHead}${depth},"objects":[`;
     const json = JSON.stringify(object);
-    const split = Buffer.allocUnsafe(
-      Buffer.byteLength(objectHead) + Buffer.byteLength(json) + SPLIT_TAIL.length,
-    );
-    let at = split.write(objectHead);
-    at += split.write(json, at);
-    split.write(SPLIT_TAIL, at);
-    const content = split.toString('base64');
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const room = 3 * (objectHead.length + json.length) + SPLIT_TAIL.length;
+    const split = room <= scratch.length ? scratch : Buffer.allocUnsafe(room);
+    let splitBytes = split.write(objectHead);
+    splitBytes += split.write(json, splitBytes);
+    splitBytes += split.write(SPLIT_TAIL, splitBytes);
 
     const head = `${messageHead}${index + 1},"entities_types":[],"content":"`;
-    const body = Buffer.allocUnsafe(Buffer.byteLength(head) + content.length + messageTailBytes);
-    at = body.write(head);
-    at += body.write(content, at, 'latin1');
+    const headBytes = Buffer.byteLength(head);
+    const body = Buffer.allocUnsafe(headBytes + base64Length(splitBytes) + messageTailBytes);
+    body.write(head);
+    const at = writeBase64(split, splitBytes, body, headBytes);
     body.write(messageTail, at);
     return body;
   });

@@ -26,6 +26,8 @@ function bundles(): Bundle[] {
     ...Array.from({ length: 3000 }, (_, index) => recordAt(index)),
     { ...recordAt(1), value: 'bücher-ü.de', type: 'domain', description: 'é "quoted" \\ \u2028' },
     { ...recordAt(2), tags: [{ name: '😀 emoji' }, { name: 'tab\there' }] },
+    // Larger than the encoder's scratch buffer, in UTF-8 and in UTF-16 units.
+    { ...recordAt(3), description: `${'ü'.repeat(40_000)}😀${'x'.repeat(30_000)}` },
   ];
   const indicators: Indicator[] = [];
   for (const record of parseRecords(raws).records) {
@@ -70,6 +72,8 @@ describe('worker message bodies', () => {
   it('are byte for byte what JSON.stringify writes', () => {
     const all = bundles();
     expect(all.length).toBeGreaterThan(4);
+    const utf8Bytes = (object: unknown) => Buffer.byteLength(JSON.stringify(object));
+    expect(all.some((bundle) => bundle.objects.some((o) => utf8Bytes(o) > 100_000))).toBe(true);
     for (const bundle of all) {
       for (const context of contexts) {
         const bodies = workerMessageBodies(bundle, context);
