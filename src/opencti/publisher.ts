@@ -203,16 +203,16 @@ export class AmqpPublisher {
 }
 
 /**
- * Room in the socket's buffer for a whole corked batch (about 1 MB of 500 indicators): above it,
- * amqplib would wait for the buffer to drain, which a corked socket never does.
+ * Room in the socket's buffer for a whole corked batch (about 1 MB of 500 indicators). Above it,
+ * amqplib stops writing until the socket drains, after the uncork, and the rest of the batch
+ * leaves a frame at a time.
  */
 const SOCKET_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
 /**
  * Corks amqplib's socket while a batch is handed over, and returns the function that uncorks it
  * (once, whenever called). amqplib writes each message to the socket on its own, a system call
- * each and as many wake-ups of the broker's reader; corked, the batch leaves in a few `writev`
- * calls. amqplib keeps its socket on the connection's `stream` without declaring it: should a
+ * each; corked, the batch leaves in one `writev`. amqplib keeps its socket on the connection's `stream` without declaring it: should a
  * version not, batches go out uncorked, as before.
  */
 function corkSocket(channel: ConfirmChannel): () => void {
