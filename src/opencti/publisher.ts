@@ -212,8 +212,8 @@ const SOCKET_HIGH_WATER_MARK = 8 * 1024 * 1024;
 /**
  * Corks amqplib's socket while a batch is handed over, and returns the function that uncorks it
  * (once, whenever called). amqplib writes each message to the socket on its own, a system call
- * each; corked, the batch leaves in one `writev`. amqplib keeps its socket on the connection's `stream` without declaring it: should a
- * version not, batches go out uncorked, as before.
+ * each; corked, the batch leaves in one `writev`. amqplib keeps its socket on the connection's
+ * `stream` without declaring it: should a version not, batches go out uncorked, as before.
  */
 function corkSocket(channel: ConfirmChannel): () => void {
   const { stream } = channel.connection as { stream?: unknown };
