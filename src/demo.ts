@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from './config';
-import type { RunSummary } from './connector/summary';
+import type { RunObserver } from './connector/observer';
+import { RunSummary } from './connector/summary';
 import { dryRun } from './dryrun/dry-run';
 import { createLogger } from './log';
-import type { IocType } from './threatstream/client';
 import { startSimulator } from './threatstream/simulator';
 
 /**
@@ -44,17 +44,26 @@ async function main(): Promise<void> {
   console.log(
     `Dry run of ${RECORDS} simulated ThreatStream records (${config.anomali.types.join(', ')})\n`,
   );
-  const onPage = (type: IocType, summary: RunSummary) => {
-    const c = summary.typeCounts(type);
-    console.log(
-      `${type.padEnd(7)} page ${pad(c.pages, 3)}  fetched ${pad(c.fetched, 6)}  imported ${pad(c.imported, 6)}` +
-        `  skipped ${pad(c.skipped, 5)}  cursor ${summary.cursors[type]}`,
-    );
+  const progress = (): RunObserver => {
+    const summary = new RunSummary(new Date());
+    return {
+      fetched: (type, records) => summary.fetched(type, records),
+      skipped: (type, reason) => summary.skipped(type, reason),
+      delivered: (type, objects, messages) => summary.delivered(type, objects, messages),
+      pageSaved: (type, cursor) => {
+        summary.pageSaved(type, cursor);
+        const c = summary.typeCounts(type);
+        console.log(
+          `${type.padEnd(7)} page ${pad(c.pages, 3)}  fetched ${pad(c.fetched, 6)}  imported ${pad(c.imported, 6)}` +
+            `  skipped ${pad(c.skipped, 5)}  cursor ${cursor}`,
+        );
+      },
+    };
   };
   const never = new AbortController().signal;
   try {
     const first = Date.now();
-    const cold = await dryRun(config, logger, { stop: never, abort: never }, onPage);
+    const cold = await dryRun(config, logger, { stop: never, abort: never }, progress());
     printSummary(
       'Cold start (active IOCs of the import window)',
       cold.summary,
@@ -68,7 +77,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 50; i++) simulator.mutate(i * 37, { status: 'inactive' });
     console.log('\n500 new records and 50 deactivations later:\n');
     const second = Date.now();
-    const incremental = await dryRun(config, logger, { stop: never, abort: never }, onPage);
+    const incremental = await dryRun(config, logger, { stop: never, abort: never }, progress());
     printSummary(
       'Incremental run (from the stored cursors)',
       incremental.summary,

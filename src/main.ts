@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, secretsOf } from './config';
-import { isFatal, runDaemon } from './daemon';
+import { runDaemon } from './daemon';
 import { dryRun } from './dryrun/dry-run';
+import { isFatal } from './fatal';
 import { createLogger, serializeError } from './log';
 
 /** How long a stopping daemon lets the batch in flight finish before giving up on it. */

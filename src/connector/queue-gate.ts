@@ -1,4 +1,4 @@
-import { sleep } from '../backoff';
+import { sleep } from '../retry';
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
 

@@ -1,21 +1,16 @@
 import { importStartAt, type ImportStart } from '../config';
+import type { IocType } from '../ioc-types';
 import { serializeError, type Logger } from '../log';
 import type { StateStore } from '../opencti/state';
 import type { Works } from '../opencti/works';
 import type { BundleSink } from '../sinks/sink';
 import { buildBundles } from '../stix/batches';
-import { convertRecord, type ConvertOptions } from '../stix/convert';
-import type { Indicator } from '../stix/types';
-import {
-  ThreatStreamRequestError,
-  type IocType,
-  type Page,
-  type PageQuery,
-  type ThreatStreamClient,
-} from '../threatstream/client';
+import type { ConvertOptions } from '../stix/convert';
+import type { Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
 import { DeliveryLine } from './delivery-line';
-import { TypePages } from './type-pages';
-import { RunSummary, type RunObserver } from './summary';
+import { everyObserver, type RunObserver } from './observer';
+import { indicatorsOf } from './page-indicators';
+import { RunSummary } from './summary';
 
 export interface RunSettings {
   connectorName: string;
@@ -37,10 +32,8 @@ export interface RunDependencies {
   queueGate: { waitForRoom(signal?: AbortSignal): Promise<void> } | null;
   logger: Logger;
   now: () => Date;
-  /** Sees what the summary sees (metrics). */
+  /** Sees what the summary sees (metrics, progress lines). */
   observer?: RunObserver;
-  /** Told after every page whose batches were all delivered (progress lines). */
-  onPage?: (type: IocType, summary: RunSummary) => void;
 }
 
 export interface RunSignals {
@@ -55,213 +48,151 @@ export class RunError extends Error {
 }
 
 /**
- * One import run: for each IOC type, pull pages after its cursor, convert, deliver the batches,
- * and advance the cursor only once every batch holding the page was accepted.
+ * One import run: wait for room in the queue, open an OpenCTI work, then pages of every type →
+ * indicators → bundles → delivery, one batch in flight while the next is prepared, and each
+ * page's cursor saved once every batch holding it was accepted.
  */
 export async function runOnce(
   deps: RunDependencies,
   settings: RunSettings,
   signals: RunSignals,
 ): Promise<RunSummary> {
-  const startedAt = deps.now();
-  const summary = new RunSummary(startedAt);
-  const observers: RunObserver[] = deps.observer ? [summary, deps.observer] : [summary];
-  const track: RunObserver = {
-    fetched: (type, n) => observers.forEach((o) => o.fetched(type, n)),
-    skipped: (type, reason) => observers.forEach((o) => o.skipped(type, reason)),
-    delivered: (type, objects, n) => observers.forEach((o) => o.delivered(type, objects, n)),
-    page: (type, cursor) => observers.forEach((o) => o.page(type, cursor)),
-  };
-  const log = deps.logger;
-  const { state, generation } = deps.state.load();
-  const cursors = { ...state.cursors };
-  summary.cursors = { ...cursors };
-
+  const summary = new RunSummary(deps.now());
   try {
     await deps.queueGate?.waitForRoom(signals.stop);
   } catch (error) {
     if (signals.stop.aborted) return summary.end(deps.now(), 'stopped');
     throw error;
   }
+  const name = `${settings.connectorName} run @ ${summary.startedAt.toISOString()}`;
+  const workId = (await deps.works?.start(name)) ?? null;
+  return new ImportRun(deps, settings, signals, summary, workId).execute();
+}
 
-  const workId =
-    (await deps.works?.start(`${settings.connectorName} run @ ${startedAt.toISOString()}`)) ?? null;
-  const runLog = log.child({ work_id: workId });
-  runLog.info('Run started', { types: settings.types, cursors });
+class ImportRun {
+  private readonly log: Logger;
+  private readonly observer: Required<RunObserver>;
+  private readonly line = new DeliveryLine();
+  private readonly generation: number;
+  private readonly cursors: Partial<Record<IocType, string>>;
 
-  const until = new Date(startedAt.getTime() - settings.stabilityDelayMs);
-  const coldStartFrom = importStartAt(settings.importStart, startedAt);
+  constructor(
+    private readonly deps: RunDependencies,
+    private readonly settings: RunSettings,
+    private readonly signals: RunSignals,
+    private readonly summary: RunSummary,
+    private readonly workId: string | null,
+  ) {
+    this.log = deps.logger.child({ work_id: workId });
+    this.observer = everyObserver(deps.observer ? [summary, deps.observer] : [summary]);
+    const { state, generation } = deps.state.load();
+    this.generation = generation;
+    this.cursors = { ...state.cursors };
+    summary.cursors = { ...state.cursors };
+  }
 
-  const line = new DeliveryLine();
-  const reset = () => deps.state.load().generation !== generation;
-
-  /**
-   * Sends one page's batches down the line; false when the run must end before the page is
-   * complete. `readAhead` is called once the last batch is prepared, before it waits its turn.
-   */
-  const deliver = async (type: IocType, page: Page, readAhead: () => void): Promise<boolean> => {
-    const indicators: Indicator[] = [];
-    track.fetched(type, page.records.length + page.rejected.length);
-    for (const rejected of page.rejected) {
-      track.skipped(type, rejected.reason);
-      runLog.warn('ThreatStream record skipped', {
-        ioc_type: type,
-        threatstream_id: rejected.id,
-        reason: rejected.reason,
-        detail: rejected.detail,
-      });
+  async execute(): Promise<RunSummary> {
+    this.log.info('Run started', { types: this.settings.types, cursors: this.cursors });
+    let failedTypes: string[];
+    try {
+      failedTypes = await this.importPages();
+    } catch (error) {
+      // Whatever was accepted before the failure still gets its cursor saved.
+      await this.line.drain().catch(() => undefined);
+      if (this.signals.stop.aborted && !this.signals.abort.aborted) return this.end('stopped');
+      return this.fail(error);
     }
-    for (const record of page.records) {
-      const result = convertRecord(record, settings.convert);
-      if (result.ok) {
-        indicators.push(result.indicator);
-        continue;
+    if (failedTypes.length > 0) return this.fail(new RunError(failedTypes.join('; ')));
+    if (this.wasReset()) return this.end('reset');
+    return this.end(this.signals.stop.aborted ? 'stopped' : 'completed');
+  }
+
+  /** Delivers every page; returns the types whose ThreatStream requests failed for good. */
+  private async importPages(): Promise<string[]> {
+    const failedTypes: string[] = [];
+    for await (const item of this.deps.client.pages(this.queries(), this.signals.stop)) {
+      if ('failure' in item) {
+        failedTypes.push(`${item.type}: ${item.failure.message}`);
+        this.log.error('IOC type failed; its cursor stays at its last delivered page', {
+          ioc_type: item.type,
+          error: serializeError(item.failure),
+        });
+      } else if (!(await this.deliverPage(item.type, item.page))) {
+        break;
       }
-      track.skipped(type, result.reason);
-      const level = result.reason === 'unsupported_type' ? 'debug' : 'warn';
-      // Common and expected: skip formatting a line that the level would drop anyway.
-      if (!runLog.isLevelEnabled(level)) continue;
-      runLog.log(level, 'ThreatStream record skipped', {
-        ioc_type: type,
-        threatstream_id: record.id,
-        reason: result.reason,
-        detail: result.detail,
-      });
     }
-    const bundles = buildBundles(indicators, settings.convert.author);
-    for (const [index, bundle] of bundles.entries()) {
-      if (signals.stop.aborted || reset()) return false;
-      await deps.queueGate?.waitForRoom(signals.stop);
+    await this.line.drain();
+    return failedTypes;
+  }
+
+  /** Sends the page's batches down the line; false when the run must end before the page is whole. */
+  private async deliverPage(type: IocType, page: Page): Promise<boolean> {
+    const indicators = indicatorsOf(type, page, this.settings.convert, this.observer, this.log);
+    for (const bundle of buildBundles(indicators, this.settings.convert.author)) {
+      if (this.signals.stop.aborted || this.wasReset()) return false;
+      await this.deps.queueGate?.waitForRoom(this.signals.stop);
       // Once prepared, a bundle counts in the work's expectations: it is sent even if a stop comes.
-      const prepared = await deps.sink.prepare(bundle, workId);
-      if (index === bundles.length - 1) readAhead();
-      await line.send(async () => {
-        await prepared.deliver(signals.abort);
-        track.delivered(type, bundle.objects, prepared.messages);
+      const prepared = await this.deps.sink.prepare(bundle, this.workId);
+      await this.line.send(async () => {
+        await prepared.deliver(this.signals.abort);
+        this.observer.delivered(type, bundle.objects, prepared.messages);
       });
     }
-    return true;
-  };
+    this.line.afterDelivered(() => this.saveCursor(type, page.cursor));
+    return !this.wasReset();
+  }
 
-  /** Saves the page's cursor once every batch holding the page (and those before) is accepted. */
-  const completePage = (type: IocType, page: Page): void =>
-    line.afterDelivered(async () => {
-      cursors[type] = page.cursor;
-      if (!(await deps.state.save({ cursors }, generation))) return;
-      track.page(type, page.cursor);
-      deps.onPage?.(type, summary);
-      runLog.info('Page imported', {
-        ioc_type: type,
-        ...summary.typeCounts(type),
-        cursor: page.cursor,
-      });
-    });
+  private async saveCursor(type: IocType, cursor: string): Promise<void> {
+    this.cursors[type] = cursor;
+    if (!(await this.deps.state.save({ cursors: this.cursors }, this.generation))) return;
+    this.observer.pageSaved(type, cursor);
+    this.log.info('Page imported', { ioc_type: type, ...this.summary.typeCounts(type), cursor });
+  }
 
-  const typePages = (type: IocType) =>
-    new TypePages(() => {
-      const query: PageQuery = {
+  private queries(): PageQuery[] {
+    const { settings } = this;
+    const startedAt = this.summary.startedAt;
+    const coldStartFrom = importStartAt(settings.importStart, startedAt);
+    const until = new Date(startedAt.getTime() - settings.stabilityDelayMs);
+    return settings.types.map((type) => {
+      const cursor = this.cursors[type] ?? null;
+      if (cursor === null) {
+        this.log.info('Cold start for this IOC type', {
+          ioc_type: type,
+          since: coldStartFrom.toISOString(),
+        });
+      }
+      return {
         type,
-        cursor: cursors[type] ?? null,
+        cursor,
         coldStartFrom,
         until,
         feedIds: settings.feedIds,
         trustedCircleIds: settings.trustedCircleIds,
         ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
       };
-      if (query.cursor === null) {
-        runLog.info('Cold start for this IOC type', {
-          ioc_type: type,
-          since: coldStartFrom.toISOString(),
-        });
-      }
-      return deps.client.pages(query, signals.stop);
     });
-  const passes = settings.types.map((type) => ({ type, pages: typePages(type) }));
-  /** A run that ends early may leave the next type's first page in flight. */
-  const abandonPrefetches = () => {
-    for (const { pages } of passes) void pages.close().catch(() => undefined);
-  };
-
-  /** Imports one type from its cursor; false when the run must end (stopped or reset). */
-  const importType = async (index: number): Promise<boolean> => {
-    const { type, pages } = passes[index]!;
-    let ahead: Promise<IteratorResult<Page>> | undefined;
-    /**
-     * The next page is read (validated) while this page's last batch waits for the batch before
-     * it, and converted while that last batch waits for its own confirms: the work between two
-     * pages is split between the page's batches instead of all falling on the last one.
-     */
-    const readAhead = () => {
-      ahead = pages.next();
-      ahead.catch(() => undefined); // awaited below, or abandoned by close()
-    };
-    try {
-      for (;;) {
-        const step = await (ahead ?? pages.next());
-        ahead = undefined;
-        if (step.done) return true;
-        const page = step.value;
-        // The type's last page: the next type's first request goes out while it is delivered.
-        if (!page.hasMore) passes[index + 1]?.pages.prefetch();
-        if (reset() || !(await deliver(type, page, readAhead))) return false;
-        completePage(type, page);
-      }
-    } finally {
-      // A page still being read ahead is abandoned, as a prefetched first page is: the run does
-      // not wait for ThreatStream to answer a request whose page it will not deliver.
-      if (ahead) void pages.close().catch(() => undefined);
-      else await pages.close();
-    }
-  };
-
-  try {
-    const failedTypes: string[] = [];
-    for (const [index, { type }] of passes.entries()) {
-      try {
-        if (!(await importType(index))) break;
-      } catch (error) {
-        // One type's ThreatStream trouble must not starve the others; anything else ends the run.
-        if (!(error instanceof ThreatStreamRequestError) || signals.stop.aborted) throw error;
-        failedTypes.push(`${type}: ${error.message}`);
-        runLog.error('IOC type failed; its cursor stays at its last delivered page', {
-          ioc_type: type,
-          error: serializeError(error),
-        });
-      }
-      if (signals.stop.aborted) break;
-    }
-    abandonPrefetches();
-    await line.drain();
-    if (failedTypes.length > 0) throw new RunError(failedTypes.join('; '));
-  } catch (error) {
-    abandonPrefetches();
-    // Whatever was accepted before the failure still gets its cursor saved.
-    await line.drain().catch(() => undefined);
-    if (signals.stop.aborted && !signals.abort.aborted) {
-      return finish(deps, summary.end(deps.now(), 'stopped'), workId, runLog);
-    }
-    summary.end(deps.now(), 'failed');
-    const reason = error instanceof Error ? error.message : String(error);
-    await deps.works?.finish(workId, `Run failed: ${reason}. ${summary.describe()}`, true);
-    throw new RunError(`Run failed: ${reason}`, { cause: error });
   }
 
-  const outcome =
-    deps.state.load().generation !== generation
-      ? 'reset'
-      : signals.stop.aborted
-        ? 'stopped'
-        : 'completed';
-  return finish(deps, summary.end(deps.now(), outcome), workId, runLog);
-}
+  private wasReset(): boolean {
+    return this.deps.state.load().generation !== this.generation;
+  }
 
-async function finish(
-  deps: RunDependencies,
-  summary: RunSummary,
-  workId: string | null,
-  log: Logger,
-): Promise<RunSummary> {
-  await deps.works?.finish(workId, summary.describe(), false);
-  log.info('Run ended', summary.toJSON());
-  return summary;
+  private async end(outcome: 'completed' | 'stopped' | 'reset'): Promise<RunSummary> {
+    const summary = this.summary.end(this.deps.now(), outcome);
+    await this.deps.works?.finish(this.workId, summary.describe(), false);
+    this.log.info('Run ended', summary.toJSON());
+    return summary;
+  }
+
+  private async fail(error: unknown): Promise<never> {
+    this.summary.end(this.deps.now(), 'failed');
+    const reason = error instanceof Error ? error.message : String(error);
+    await this.deps.works?.finish(
+      this.workId,
+      `Run failed: ${reason}. ${this.summary.describe()}`,
+      true,
+    );
+    throw new RunError(`Run failed: ${reason}`, { cause: error });
+  }
 }

@@ -1,5 +1,6 @@
-import { sleep } from '../backoff';
+import { sleep } from '../retry';
 import { serializeError, type Logger } from '../log';
+import type { RunObserver } from './observer';
 import type { RunSignals } from './run';
 import type { RunSummary } from './summary';
 
@@ -12,8 +13,8 @@ export interface SchedulerOptions {
   isFatal: (error: unknown) => boolean;
   logger: Logger;
   now?: () => Date;
-  onRunStart?: () => void;
-  onRunEnd?: (result: { summary?: RunSummary; error?: unknown; nextRunAt: Date | null }) => void;
+  /** Told when each run starts and ends. */
+  observer?: RunObserver;
 }
 
 /**
@@ -26,7 +27,7 @@ export async function schedule(options: SchedulerOptions, signals: RunSignals): 
   const now = options.now ?? (() => new Date());
   const once = options.runAndTerminate || periodMs === 0;
   for (;;) {
-    options.onRunStart?.();
+    options.observer?.runStarted?.();
     let failed = false;
     let summary: RunSummary | undefined;
     let runError: unknown;
@@ -39,7 +40,7 @@ export async function schedule(options: SchedulerOptions, signals: RunSignals): 
         logger.error('Stopping: this error needs a configuration change', {
           error: serializeError(error),
         });
-        options.onRunEnd?.({ error, nextRunAt: null });
+        options.observer?.runEnded?.({ error, nextRunAt: null });
         return 1;
       }
       logger.error('Run failed; the cursors stay where the last delivered page left them', {
@@ -48,7 +49,7 @@ export async function schedule(options: SchedulerOptions, signals: RunSignals): 
     }
     const stopping = once || signals.stop.aborted;
     const nextRunAt = stopping ? null : new Date(now().getTime() + periodMs);
-    options.onRunEnd?.({
+    options.observer?.runEnded?.({
       ...(summary && { summary }),
       ...(failed && { error: runError }),
       nextRunAt,

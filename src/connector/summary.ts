@@ -1,5 +1,6 @@
 import type { StixObject } from '../stix/types';
-import type { IocType } from '../threatstream/client';
+import type { RunObserver } from './observer';
+import type { IocType } from '../ioc-types';
 
 export type RunOutcome = 'running' | 'completed' | 'stopped' | 'reset' | 'failed';
 
@@ -12,14 +13,6 @@ export interface TypeCounts {
 }
 
 const zero = (): TypeCounts => ({ fetched: 0, imported: 0, revoked: 0, skipped: 0, pages: 0 });
-
-/** What a run reports as it goes; the run summary and the metrics both listen. */
-export interface RunObserver {
-  fetched(type: IocType, records: number): void;
-  skipped(type: IocType, reason: string): void;
-  delivered(type: IocType, objects: readonly StixObject[], messages: number): void;
-  page(type: IocType, cursor: string): void;
-}
 
 /** What one run did, for the logs, the OpenCTI work message, the metrics and `/status`. */
 export class RunSummary implements RunObserver {
@@ -57,7 +50,7 @@ export class RunSummary implements RunObserver {
     this.messages += messages;
   }
 
-  page(type: IocType, cursor: string): void {
+  pageSaved(type: IocType, cursor: string): void {
     this.counts(type).pages++;
     this.cursors[type] = cursor;
   }

@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import type { Config } from '../config';
 import { runOnce, type RunSignals } from '../connector/run';
 import type { RunSummary } from '../connector/summary';
-import { runSettings, threatStreamClient } from '../daemon';
+import type { RunObserver } from '../connector/observer';
+import { runSettings, threatStreamClient } from '../connector/settings';
 import type { Logger } from '../log';
-import type { IocType } from '../threatstream/client';
 import { DirectorySink } from './directory-sink';
 import { FileStateStore } from './file-state';
 
@@ -21,7 +21,8 @@ export async function dryRun(
   config: Config,
   logger: Logger,
   signals: RunSignals,
-  onPage?: (type: IocType, summary: RunSummary) => void,
+  /** Sees the run's progress (the demo's lines). */
+  observer?: RunObserver,
 ): Promise<DryRunResult> {
   const startedAt = new Date();
   const out = resolve(config.connector.dry_run_out);
@@ -39,7 +40,7 @@ export async function dryRun(
       queueGate: null,
       logger,
       now: () => new Date(),
-      ...(onPage && { onPage }),
+      ...(observer && { observer }),
     },
     runSettings(config),
     signals,

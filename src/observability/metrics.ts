@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunObserver } from '../connector/summary';
+import type { RunEnd, RunObserver } from '../connector/observer';
 import type { StixObject } from '../stix/types';
-import type { IocType, RequestEvent } from '../threatstream/client';
+import type { RequestEvent } from '../threatstream/client';
+import type { IocType } from '../ioc-types';
 
 export type ConnectorRunState = 'idle' | 'running' | 'stopped';
 const RUN_STATES: readonly ConnectorRunState[] = ['idle', 'running', 'stopped'];
@@ -78,6 +79,28 @@ export class Metrics implements RunObserver {
     for (const s of RUN_STATES) this.state.set({ state: s }, s === current ? 1 : 0);
   }
 
+  runStarted(): void {
+    this.runs.inc();
+    this.setState('running');
+  }
+
+  queueChecked(sizeMb: number, buffering: boolean): void {
+    this.queueSize.set(sizeMb);
+    this.buffering.set(buffering ? 1 : 0);
+  }
+
+  runEnded({ summary, error }: RunEnd): void {
+    this.setState('idle');
+    if (error !== undefined) this.errors.inc();
+    else if (summary?.outcome === 'completed') this.lastSuccess.set(Date.now() / 1000);
+  }
+
+  /** Told by the heartbeat after every ping. */
+  pinged(ok: boolean): void {
+    this.pings.inc();
+    if (!ok) this.pingErrors.inc();
+  }
+
   fetched(type: IocType, records: number): void {
     this.iocsFetched.inc({ type }, records);
   }
@@ -100,7 +123,7 @@ export class Metrics implements RunObserver {
     this.bundlesSent.inc(messages);
   }
 
-  page(type: IocType, cursor: string): void {
+  pageSaved(type: IocType, cursor: string): void {
     this.cursor.set({ type }, Number(cursor));
   }
 

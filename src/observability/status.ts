@@ -1,5 +1,7 @@
+import type { RunEnd, RunObserver } from '../connector/observer';
+import { serializeError } from '../log';
 import type { RunSummary } from '../connector/summary';
-import type { IocType } from '../threatstream/client';
+import type { IocType } from '../ioc-types';
 
 export interface Health {
   ok: boolean;
@@ -7,7 +9,7 @@ export interface Health {
 }
 
 /** What the daemon is doing, for `/status` and `/health`. */
-export class ConnectorStatus {
+export class ConnectorStatus implements RunObserver {
   running = false;
   lastRun: ReturnType<RunSummary['toJSON']> | null = null;
   lastError: string | null = null;
@@ -17,7 +19,24 @@ export class ConnectorStatus {
   /** Whether the last ping reached OpenCTI; undefined before the first one. */
   openCtiReachable: boolean | undefined;
 
-  constructor(private readonly cursors: () => Partial<Record<IocType, string>>) {}
+  /** The cursors as the connector holds them; none until the state is known. */
+  cursors: () => Partial<Record<IocType, string>> = () => ({});
+
+  runStarted(): void {
+    this.running = true;
+  }
+
+  queueChecked(sizeMb: number, buffering: boolean): void {
+    this.queueSizeMb = sizeMb;
+    this.buffering = buffering;
+  }
+
+  runEnded({ summary, error, nextRunAt }: RunEnd): void {
+    this.running = false;
+    this.nextRunAt = nextRunAt;
+    if (summary) this.lastRun = summary.toJSON();
+    this.lastError = error === undefined ? null : serializeError(error).message;
+  }
 
   health(): Health {
     if (this.lastError !== null) return { ok: false, reason: `last run failed: ${this.lastError}` };

@@ -96,11 +96,21 @@ export interface GraphQLErrorSummary {
   message: string;
 }
 
+/** OpenCTI error names that mean the token is wrong or lacks the connector capability. */
+const AUTH_ERRORS = new Set([
+  'AUTH_REQUIRED',
+  'FORBIDDEN_ACCESS',
+  'ForbiddenAccess',
+  'AuthRequired',
+]);
+
 /** HTTP 200 whose body carries `errors[]` (FORBIDDEN_ACCESS, LOCK_ERROR, AUTH_REQUIRED …). */
 export class OpenCtiGraphQLError extends Error {
   override readonly name = 'OpenCtiGraphQLError';
   /** `errors[0].name`, else `errors[0].extensions.code`, as pycti reads it. */
   readonly errorName: string;
+  /** A wrong token or a missing capability: no retry can fix it. */
+  readonly permanent: boolean;
 
   constructor(
     readonly operation: string,
@@ -109,6 +119,7 @@ export class OpenCtiGraphQLError extends Error {
     const first = errors[0] ?? { name: 'UNKNOWN', message: 'empty errors[]' };
     super(`OpenCTI ${operation}: ${first.name}: ${first.message}`);
     this.errorName = first.name;
+    this.permanent = AUTH_ERRORS.has(first.name);
   }
 }
 

@@ -1,15 +1,14 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { IocType } from '../ioc-types';
 import type { Logger } from '../log';
+import { RetriesExhaustedError, isPermanent, withRetry, type RetryPolicy } from '../retry';
 import { ThreatStreamRequestError } from './errors';
-import { pageCursor, pageHint, pageRecords } from './page';
+import { pageCursor, pageRecords } from './page';
 import { buildPageParams, type PageQuery, type PageRequest } from './query';
-import { sleep, type RetryPolicy } from '../backoff';
-import { retryDelayMs } from './retry';
 import type { IntelligenceRecord, RejectedRecord } from './schema';
 import { ThreatStreamTransport, type IntelligenceEnvelope, type RequestStatus } from './transport';
 
 export { ThreatStreamAuthError, ThreatStreamRequestError } from './errors';
-export { IOC_TYPES, type IocType, type PageQuery } from './query';
+export type { PageQuery } from './query';
 
 export interface RequestEvent {
   durationMs: number;
@@ -49,42 +48,28 @@ export interface Page {
   hasMore: boolean;
 }
 
+/** One page of a type, or the failure that ended that type's pass. */
+export type FeedItem =
+  { type: IocType; page: Page } | { type: IocType; failure: ThreatStreamRequestError };
+
 const MAX_PAGE_SIZE = 1000;
 
-/** A page request on its way. `peek`, while set, sees each 200 answer's raw body before it is parsed. */
-class PageFetch {
-  peek: ((body: string) => Promise<void>) | undefined;
-  readonly envelope: Promise<IntelligenceEnvelope>;
-
-  constructor(start: (peek: (body: string) => Promise<void>) => Promise<IntelligenceEnvelope>) {
-    this.envelope = start(async (body) => this.peek?.(body));
-    // Observed now so that an abandoned request never becomes an unhandled rejection; whoever
-    // uses the page still awaits (and rethrows) it.
-    this.envelope.catch(() => undefined);
-  }
-}
-
-/** The next page's request, started from the raw text of the page before it. */
-interface EarlyFetch {
-  cursor: string;
-  fetch: PageFetch;
-  cancel: AbortController;
+/** A page request on its way, and where it belongs. */
+interface PendingPage {
+  query: PageQuery;
+  cursorSent: string | null;
+  envelope: Promise<IntelligenceEnvelope>;
 }
 
 export class ThreatStreamClient {
   private readonly transport: ThreatStreamTransport;
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(private readonly options: ThreatStreamClientOptions) {
     const { pageSize } = options;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw new RangeError(`pageSize must be an integer in 1..${MAX_PAGE_SIZE}`);
     }
-    if (!Number.isInteger(options.retry.maxAttempts) || options.retry.maxAttempts < 1) {
-      throw new RangeError('retry.maxAttempts must be a positive integer');
-    }
     this.transport = new ThreatStreamTransport(options);
-    this.sleep = options.sleep ?? sleep;
     if (!options.sslVerify) {
       options.logger.warn(
         'TLS certificate verification of ThreatStream is disabled: the API key is exposed to anyone able to intercept the connection',
@@ -94,139 +79,147 @@ export class ThreatStreamClient {
   }
 
   /**
-   * Pages of one type from its cursor, in update_id order. Yields one page at a time and
-   * prefetches exactly one page ahead: the request for page N+1 leaves as soon as page N's
-   * cursor is known, before page N is validated, and is abandoned if the consumer stops early.
-   * When the consumer is already waiting for page N, that is as soon as its raw text is in,
-   * before it is even parsed. Empty pages are not yielded.
+   * The pages of each query's type from its cursor, type after type, in update_id order. One
+   * request is always on its way ahead of the consumer: the next page's (or, after a type's last
+   * page, the next type's first) leaves as soon as a page's cursor is read, before the page is
+   * validated and while the consumer delivers it. A type whose request fails for good yields its
+   * failure and the next type goes on; a stop abandons the request ahead.
    */
-  async *pages(query: PageQuery, signal?: AbortSignal): AsyncGenerator<Page> {
-    signal?.throwIfAborted();
-    const prefetch = new AbortController();
-    const linked =
-      signal === undefined ? prefetch.signal : AbortSignal.any([signal, prefetch.signal]);
-    let cursorSent = query.cursor;
-    let request: PageFetch | undefined = this.startFetch(
-      query,
-      { cursor: cursorSent, coldStart: query.cursor === null },
-      linked,
-    );
+  async *pages(queries: readonly PageQuery[], signal: AbortSignal): AsyncGenerator<FeedItem> {
+    signal.throwIfAborted();
+    const abandon = new AbortController();
+    const linked = AbortSignal.any([signal, abandon.signal]);
+    const firstPageOf = (index: number): PendingPage | undefined => {
+      const query = queries[index];
+      return query && this.request(query, query.cursor, linked);
+    };
+    let index = 0;
+    let pending = firstPageOf(index);
     try {
-      while (request !== undefined) {
-        const read = await this.readPage(query, request, cursorSent, linked);
-        if (read === undefined) return;
-        request = read.next;
-        yield read.page;
-        cursorSent = read.page.cursor;
+      while (pending !== undefined) {
+        const current = pending;
+        const { type } = current.query;
+        const envelope = await this.settle(current);
+        if (envelope instanceof ThreatStreamRequestError) {
+          yield { type, failure: envelope };
+          pending = firstPageOf(++index);
+          continue;
+        }
+        const position = this.positionAfter(current, envelope);
+        pending = position?.hasMore
+          ? this.request(current.query, position.cursor, linked)
+          : firstPageOf(++index);
+        if (position === null) continue;
+        const records = pageRecords(envelope.objects, current.cursorSent);
+        yield { type, page: { ...records, ...position } };
       }
     } finally {
-      prefetch.abort();
+      abandon.abort();
     }
   }
 
-  private startFetch(query: PageQuery, request: PageRequest, signal: AbortSignal): PageFetch {
-    return new PageFetch((peek) => this.fetchEnvelope(query, request, signal, peek));
-  }
-
-  /**
-   * One page from its request, and the request for the page after it, sent before this one is
-   * validated. While this page is awaited, the next request leaves as soon as the raw text names
-   * the next cursor, and is kept only if the parsed page names the same one. The raw page is not
-   * kept once validated: only its records live on while the consumer holds the page.
-   */
-  private async readPage(
-    query: PageQuery,
-    request: PageFetch,
-    cursorSent: string | null,
-    signal: AbortSignal,
-  ): Promise<{ page: Page; next: PageFetch | undefined } | undefined> {
-    const coldStart = query.cursor === null;
-    let early: EarlyFetch | undefined;
-    const dropEarly = () => {
-      early?.cancel.abort();
-      early = undefined;
-    };
-    request.peek = async (body) => {
-      dropEarly(); // a retried attempt's guess no longer holds
-      const cursor = pageHint(body, cursorSent);
-      if (cursor === null) return;
-      const cancel = new AbortController();
-      const fetch = this.startFetch(
-        query,
-        { cursor, coldStart },
-        AbortSignal.any([signal, cancel.signal]),
-      );
-      early = { cursor, fetch, cancel };
-      // The request is written on a later turn of the event loop: let it leave before the
-      // parse holds the thread.
-      await nextTurn();
-    };
-    let envelope: IntelligenceEnvelope;
-    try {
-      envelope = await request.envelope;
-    } catch (error) {
-      dropEarly();
-      throw error;
-    } finally {
-      request.peek = undefined;
-    }
-    if (envelope.objects.length === 0) {
-      dropEarly();
-      this.warnIfEmptyPageAnnouncedMore(query, envelope, cursorSent);
-      return undefined;
-    }
+  /** Where a page leaves its type's pass; null when it ends the pass with nothing to deliver. */
+  private positionAfter(
+    { query, cursorSent }: PendingPage,
+    envelope: IntelligenceEnvelope,
+  ): { cursor: string; hasMore: boolean } | null {
+    if (envelope.objects.length === 0) return null;
     const { cursor, advanced } = pageCursor(envelope.objects, cursorSent);
     if (cursor === null) {
-      dropEarly();
       // Only possible on a cold start's first page: no cursor to persist or to page from.
       this.options.logger.warn(
         'ThreatStream page has no readable update_id on a cold start; stopping this pass',
         { type: query.type, objects: envelope.objects.length },
       );
-      return undefined;
+      return null;
     }
-    let next: PageFetch | undefined;
-    if (this.continues(query, envelope, advanced, cursorSent)) {
-      if (early?.cursor === cursor) {
-        next = early.fetch;
-      } else {
-        if (early !== undefined) {
-          this.options.logger.debug(
-            'ThreatStream early request withdrawn: the page names another cursor',
-            {
-              type: query.type,
-              guessed: early.cursor,
-              cursor,
-            },
-          );
-        }
-        dropEarly();
-        next = this.startFetch(query, { cursor, coldStart }, signal);
-        // As above: let the request leave before validating and converting this page.
-        await nextTurn();
-      }
-    } else {
-      dropEarly();
-    }
-    const { records, rejected } = pageRecords(envelope.objects, cursorSent);
-    return { page: { records, rejected, cursor, hasMore: next !== undefined }, next };
-  }
-
-  private continues(
-    query: PageQuery,
-    envelope: IntelligenceEnvelope,
-    advanced: boolean,
-    cursorSent: string | null,
-  ): boolean {
-    if (envelope.next === null) return false;
-    if (!advanced) {
+    if (envelope.next !== null && !advanced) {
       this.options.logger.warn(
         'ThreatStream page did not move the cursor although more pages are announced; stopping this pass to avoid a loop',
         { type: query.type, cursor: cursorSent, objects: envelope.objects.length },
       );
-      return false;
     }
-    return true;
+    return { cursor, hasMore: envelope.next !== null && advanced };
+  }
+
+  private request(query: PageQuery, cursor: string | null, signal: AbortSignal): PendingPage {
+    const request: PageRequest = { cursor, coldStart: query.cursor === null };
+    const envelope = this.fetchPage(query, request, signal);
+    // Observed now, so that a request abandoned by a stop never becomes an unhandled rejection.
+    envelope.catch(() => undefined);
+    return { query, cursorSent: cursor, envelope };
+  }
+
+  /** The page's envelope, or the failure that ends its type's pass. */
+  private async settle(
+    pending: PendingPage,
+  ): Promise<IntelligenceEnvelope | ThreatStreamRequestError> {
+    try {
+      return await pending.envelope;
+    } catch (error) {
+      if (error instanceof ThreatStreamRequestError) return error;
+      throw error;
+    }
+  }
+
+  private async fetchPage(
+    query: PageQuery,
+    request: PageRequest,
+    signal: AbortSignal,
+  ): Promise<IntelligenceEnvelope> {
+    const params = buildPageParams(query, request, this.options.pageSize);
+    const { retry, logger } = this.options;
+    try {
+      const envelope = await withRetry(retry, (attempt) => this.attempt(params, attempt, signal), {
+        signal,
+        ...(this.options.sleep && { sleep: this.options.sleep }),
+        onRetry: (error, attempt, delayMs) =>
+          logger.warn('ThreatStream request failed; retrying', {
+            type: query.type,
+            status: (error as ThreatStreamRequestError).status ?? 'network_error',
+            reason: (error as Error).message,
+            attempt,
+            maxAttempts: retry.attempts,
+            delayMs,
+          }),
+      });
+      this.warnIfEmptyPageAnnouncedMore(query, envelope, request.cursor);
+      return envelope;
+    } catch (error) {
+      if (!(error instanceof RetriesExhaustedError)) throw error;
+      const last = error.cause as ThreatStreamRequestError;
+      throw new ThreatStreamRequestError(
+        `ThreatStream request for type ${query.type} failed after ${error.attempts} attempt(s): ${last.message}`,
+        { status: last.status, cause: last.cause ?? last },
+      );
+    }
+  }
+
+  /** One HTTP attempt, told to `onRequest` whatever its outcome. */
+  private async attempt(
+    params: URLSearchParams,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<IntelligenceEnvelope> {
+    const started = performance.now();
+    const report = (status: RequestStatus, retried: boolean) =>
+      this.options.onRequest?.({
+        durationMs: performance.now() - started,
+        status,
+        attempt,
+        retried,
+      });
+    try {
+      const envelope = await this.transport.send(params, signal);
+      report(200, false);
+      return envelope;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const { status } = error as { status?: number };
+      const retried = !isPermanent(error) && attempt < this.options.retry.attempts;
+      report(status ?? 'network_error', retried);
+      throw error;
+    }
   }
 
   private warnIfEmptyPageAnnouncedMore(
@@ -234,61 +227,10 @@ export class ThreatStreamClient {
     envelope: IntelligenceEnvelope,
     cursorSent: string | null,
   ): void {
-    if (envelope.next === null) return;
+    if (envelope.objects.length > 0 || envelope.next === null) return;
     this.options.logger.warn(
       'ThreatStream returned an empty page although more pages are announced; stopping this pass',
       { type: query.type, cursor: cursorSent },
     );
-  }
-
-  private async fetchEnvelope(
-    query: PageQuery,
-    request: PageRequest,
-    signal: AbortSignal,
-    peek: (body: string) => Promise<void>,
-  ): Promise<IntelligenceEnvelope> {
-    const params = buildPageParams(query, request, this.options.pageSize);
-    const { maxAttempts } = this.options.retry;
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      const outcome = await this.transport.send(params, signal, peek);
-      const retried = outcome.kind === 'retryable' && attempt < maxAttempts;
-      this.options.onRequest?.({
-        durationMs: performance.now() - started,
-        status: outcome.status,
-        attempt,
-        retried,
-      });
-      if (outcome.kind === 'page') {
-        this.options.logger.debug('ThreatStream page received', {
-          type: query.type,
-          query: params.toString(),
-          objects: outcome.envelope.objects.length,
-          more: outcome.envelope.next !== null,
-          attempt,
-        });
-        return outcome.envelope;
-      }
-      if (outcome.kind === 'fatal') throw outcome.error;
-      if (!retried) {
-        throw new ThreatStreamRequestError(
-          `ThreatStream request for type ${query.type} failed after ${attempt} attempt(s): ${outcome.reason}`,
-          {
-            status: typeof outcome.status === 'number' ? outcome.status : undefined,
-            cause: outcome.cause,
-          },
-        );
-      }
-      const delayMs = retryDelayMs(attempt, outcome.retryAfterMs, this.options.retry);
-      this.options.logger.warn('ThreatStream request failed; retrying', {
-        type: query.type,
-        status: outcome.status,
-        reason: outcome.reason,
-        attempt,
-        maxAttempts,
-        delayMs,
-      });
-      await this.sleep(delayMs, signal);
-    }
   }
 }

@@ -1,24 +1,36 @@
 /** ThreatStream refused the credentials (401/403): a configuration problem, never retried. */
 export class ThreatStreamAuthError extends Error {
   override readonly name = 'ThreatStreamAuthError';
-  readonly status: number;
+  readonly permanent = true;
 
-  constructor(status: number) {
+  constructor(readonly status: number) {
     super(
       `ThreatStream rejected the credentials (HTTP ${status}): check ANOMALI_USERNAME and ANOMALI_API_KEY`,
     );
-    this.status = status;
   }
 }
 
-/** A request that failed for good: a non-retryable answer, or the retry budget spent. */
+export interface RequestErrorDetails {
+  /** The HTTP status received, if any. */
+  status?: number | undefined;
+  /** No later attempt can succeed: a refused request, a redirect, a TLS failure. */
+  permanent?: boolean;
+  /** The pause the server asked for (Retry-After). */
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+}
+
+/** A ThreatStream request that failed: transient unless `permanent`, or with the retries spent. */
 export class ThreatStreamRequestError extends Error {
   override readonly name = 'ThreatStreamRequestError';
-  /** The last HTTP status received, if any. */
   readonly status: number | undefined;
+  readonly permanent: boolean;
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { status?: number | undefined; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = options.status;
+  constructor(message: string, details: RequestErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.status = details.status;
+    this.permanent = details.permanent ?? false;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }

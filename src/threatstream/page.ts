@@ -13,7 +13,7 @@ export interface PageCursor {
 
 /**
  * The cursor after a page, from its update_ids alone (malformed records included: the cursor
- * must move past them too). Cheap, so the next page can be requested before this one is validated.
+ * must move past them too). Cheap, so the next page is requested before this one is validated.
  */
 export function pageCursor(objects: readonly unknown[], cursorSent: string | null): PageCursor {
   const updateIds: string[] = [];
@@ -22,20 +22,6 @@ export function pageCursor(objects: readonly unknown[], cursorSent: string | nul
     if (text !== null) updateIds.push(text);
   }
   return greatestAbove(updateIds, cursorSent);
-}
-
-/**
- * The cursor a page's raw text announces for the page after it, read without parsing the text:
- * its greatest `update_id` above the cursor sent, when its `meta.next` announces more pages; else
- * null. Only a guess, made so that the next request can leave while the page is being parsed: the
- * client keeps that request only if the parsed page gives the very same cursor.
- */
-export function pageHint(text: string, cursorSent: string | null): string | null {
-  const next = NEXT_KEY.exec(text);
-  if (next === null || next[1] !== undefined) return null;
-  const updateIds = Array.from(text.matchAll(UPDATE_ID_VALUE), ([, digits]) => digits!);
-  const { cursor, advanced } = greatestAbove(updateIds, cursorSent);
-  return advanced ? cursor : null;
 }
 
 /** The greatest of the update_ids and the cursor sent, compared as numbers. */
@@ -51,11 +37,6 @@ function greatestAbove(updateIds: readonly string[], cursorSent: string | null):
     advanced: highest !== null && highest !== floor,
   };
 }
-
-/** `"next":` and, when there are no more pages, the `null` after it. */
-const NEXT_KEY = /"next"\s*:\s*(null)?/;
-/** The digits of an update_id, given as a number or as a string. */
-const UPDATE_ID_VALUE = /"update_id"\s*:\s*"?(\d+)/g;
 
 export interface PageRecords {
   /** Valid records above the cursor sent, in the order received. */

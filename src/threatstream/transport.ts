@@ -1,8 +1,12 @@
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { redactText } from '../log';
-import { ThreatStreamAuthError, ThreatStreamRequestError } from './errors';
-import { parseRetryAfter } from './retry';
+import { parseRetryAfter } from '../retry';
+import {
+  ThreatStreamAuthError,
+  ThreatStreamRequestError,
+  type RequestErrorDetails,
+} from './errors';
 import { intelligencePageSchema } from './schema';
 
 const INTELLIGENCE_PATH = '/api/v2/intelligence/';
@@ -24,18 +28,6 @@ export interface IntelligenceEnvelope {
 
 export type RequestStatus = number | 'network_error';
 
-/** What one HTTP attempt came to. Only an abort by the caller is thrown instead. */
-export type AttemptOutcome =
-  | { kind: 'page'; status: number; envelope: IntelligenceEnvelope }
-  | {
-      kind: 'retryable';
-      status: RequestStatus;
-      reason: string;
-      retryAfterMs: number | undefined;
-      cause: Error | undefined;
-    }
-  | { kind: 'fatal'; status: RequestStatus; error: Error };
-
 const CONFIGURATION_ERROR_CODES = new Set([
   'ERR_BAD_OPTION',
   'ERR_BAD_OPTION_VALUE',
@@ -45,7 +37,10 @@ const CONFIGURATION_ERROR_CODES = new Set([
 const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 const BODY_SNIPPET_CHARS = 200;
 
-/** One GET of the intelligence endpoint, classified. Retrying is the caller's business. */
+/**
+ * One GET of the intelligence endpoint. Failures are thrown as ThreatStreamRequestError,
+ * transient unless marked permanent, or ThreatStreamAuthError; retrying is the caller's business.
+ */
 export class ThreatStreamTransport {
   private readonly http: AxiosInstance;
   private readonly secrets: readonly string[];
@@ -70,98 +65,88 @@ export class ThreatStreamTransport {
     });
   }
 
-  /** `peek` sees the raw body of a 200 answer before it is parsed, and is awaited. */
-  async send(
-    params: URLSearchParams,
-    signal: AbortSignal | undefined,
-    peek?: (body: string) => Promise<void>,
-  ): Promise<AttemptOutcome> {
+  async send(params: URLSearchParams, signal: AbortSignal): Promise<IntelligenceEnvelope> {
     // axios's own `timeout` only bounds socket inactivity; a trickling server could exceed it.
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     let response: AxiosResponse<string>;
     try {
-      response = await this.http.get<string>(INTELLIGENCE_PATH, { params, signal: combined });
+      response = await this.http.get<string>(INTELLIGENCE_PATH, {
+        params,
+        signal: AbortSignal.any([signal, deadline]),
+      });
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (deadline.aborted) {
-        return retryable('network_error', `no response within ${this.options.timeoutMs} ms`);
-      }
-      return this.classifyTransportError(error);
+      if (signal.aborted) throw signal.reason;
+      if (deadline.aborted) throw transient(`no response within ${this.options.timeoutMs} ms`);
+      throw this.classifyTransportError(error);
     }
-    if (response.status === 200 && peek !== undefined) await peek(response.data);
     return this.classifyResponse(response);
   }
 
-  private classifyResponse(response: AxiosResponse<string>): AttemptOutcome {
+  private classifyResponse(response: AxiosResponse<string>): IntelligenceEnvelope {
     const { status } = response;
     if (status === 200) return this.readEnvelope(response.data);
     if (status >= 300 && status < 400) {
       const location = this.safeText(String(response.headers['location'] ?? '(none)'));
-      const error = new ThreatStreamRequestError(
+      throw new ThreatStreamRequestError(
         `ThreatStream answered HTTP ${status} with a redirect to ${location}; redirects are not followed so that credentials stay on the configured host: check the ThreatStream base URL`,
-        { status },
+        { status, permanent: true },
       );
-      return { kind: 'fatal', status, error };
     }
     if (status === 401 || status === 403) {
-      return { kind: 'fatal', status, error: new ThreatStreamAuthError(status) };
+      throw new ThreatStreamAuthError(status);
     }
     if (status === 408 || status === 429 || status >= 500) {
       const retryAfter = response.headers['retry-after'] as string | undefined;
-      return retryable(status, `HTTP ${status}`, undefined, parseRetryAfter(retryAfter));
+      throw transient(`HTTP ${status}`, { status, retryAfterMs: parseRetryAfter(retryAfter) });
     }
-    const error = new ThreatStreamRequestError(
+    throw new ThreatStreamRequestError(
       `ThreatStream answered HTTP ${status}: ${this.safeText(response.data.slice(0, BODY_SNIPPET_CHARS))}`,
-      { status },
+      { status, permanent: true },
     );
-    return { kind: 'fatal', status, error };
   }
 
-  private readEnvelope(body: string): AttemptOutcome {
+  private readEnvelope(body: string): IntelligenceEnvelope {
     let json: unknown;
     try {
       json = JSON.parse(body);
     } catch (error) {
       const reason = `the response body is not JSON (${body.length} characters; truncated or an error page)`;
-      return retryable(200, reason, this.detach(error));
+      throw transient(reason, { status: 200, cause: this.detach(error) });
     }
     const parsed = intelligencePageSchema.safeParse(json);
     if (!parsed.success) {
       const issues = parsed.error.issues
         .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
         .join('; ');
-      return retryable(200, `the response is not an intelligence page (${issues.slice(0, 300)})`);
+      const reason = `the response is not an intelligence page (${issues.slice(0, 300)})`;
+      throw transient(reason, { status: 200 });
     }
     const next = parsed.data.meta.next ?? null;
-    return { kind: 'page', status: 200, envelope: { objects: parsed.data.objects, next } };
+    return { objects: parsed.data.objects, next };
   }
 
-  private classifyTransportError(error: unknown): AttemptOutcome {
+  private classifyTransportError(error: unknown): Error {
     const cause = this.detach(error);
     const code = (cause as { code?: string }).code ?? '';
     if (axios.isAxiosError(error) && cause.message.startsWith('maxContentLength')) {
-      const refused = new ThreatStreamRequestError(
+      return new ThreatStreamRequestError(
         `ThreatStream response refused: larger than the ${this.options.maxResponseBytes}-byte limit; lower the page size or raise the limit`,
-        { cause },
+        { cause, permanent: true },
       );
-      return { kind: 'fatal', status: 'network_error', error: refused };
     }
     if (TLS_ERROR.test(code)) {
-      const refused = new ThreatStreamRequestError(
+      return new ThreatStreamRequestError(
         `ThreatStream TLS certificate was not accepted (${code}); install the CA or, for a private deployment only, disable SSL verification`,
-        { cause },
+        { cause, permanent: true },
       );
-      return { kind: 'fatal', status: 'network_error', error: refused };
     }
     if (!axios.isAxiosError(error) || CONFIGURATION_ERROR_CODES.has(code)) {
-      const failed = new ThreatStreamRequestError(
+      return new ThreatStreamRequestError(
         `ThreatStream request could not be made: ${cause.message}`,
-        { cause },
+        { cause, permanent: true },
       );
-      return { kind: 'fatal', status: 'network_error', error: failed };
     }
-    return retryable('network_error', `connection failed: ${cause.message}`, cause);
+    return transient(`connection failed: ${cause.message}`, { cause });
   }
 
   /**
@@ -183,11 +168,6 @@ export class ThreatStreamTransport {
   }
 }
 
-function retryable(
-  status: RequestStatus,
-  reason: string,
-  cause?: Error,
-  retryAfterMs?: number,
-): AttemptOutcome {
-  return { kind: 'retryable', status, reason, retryAfterMs, cause };
+function transient(reason: string, details: RequestErrorDetails = {}): ThreatStreamRequestError {
+  return new ThreatStreamRequestError(reason, details);
 }

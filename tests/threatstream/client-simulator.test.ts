@@ -1,13 +1,12 @@
 import { silentLogger } from '../../src/log';
 import {
-  IOC_TYPES,
   ThreatStreamAuthError,
   ThreatStreamClient,
-  type IocType,
   type Page,
   type PageQuery,
   type ThreatStreamClientOptions,
 } from '../../src/threatstream/client';
+import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import {
   expectedRecords,
   modifiedAt,

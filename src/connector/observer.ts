@@ -1,0 +1,41 @@
+import type { IocType } from '../ioc-types';
+import type { StixObject } from '../stix/types';
+import type { RunSummary } from './summary';
+
+export interface RunEnd {
+  summary?: RunSummary;
+  error?: unknown;
+  /** When the next run starts; null when the daemon stops after this one. */
+  nextRunAt: Date | null;
+}
+
+/**
+ * What the daemon reports as it goes. The run summary, the metrics, `/status` and the ping's
+ * run information each listen to the events they need.
+ */
+export interface RunObserver {
+  runStarted?(): void;
+  /** The connector's queue in OpenCTI was measured; `buffering` while the import holds back. */
+  queueChecked?(sizeMb: number, buffering: boolean): void;
+  fetched?(type: IocType, records: number): void;
+  skipped?(type: IocType, reason: string): void;
+  delivered?(type: IocType, objects: readonly StixObject[], messages: number): void;
+  /** A page's cursor was saved: every batch holding the page was accepted. */
+  pageSaved?(type: IocType, cursor: string): void;
+  runEnded?(end: RunEnd): void;
+}
+
+/** One observer that tells every one of `observers`, in order. */
+export function everyObserver(observers: readonly RunObserver[]): Required<RunObserver> {
+  return {
+    runStarted: () => observers.forEach((o) => o.runStarted?.()),
+    queueChecked: (sizeMb, buffering) =>
+      observers.forEach((o) => o.queueChecked?.(sizeMb, buffering)),
+    fetched: (type, records) => observers.forEach((o) => o.fetched?.(type, records)),
+    skipped: (type, reason) => observers.forEach((o) => o.skipped?.(type, reason)),
+    delivered: (type, objects, messages) =>
+      observers.forEach((o) => o.delivered?.(type, objects, messages)),
+    pageSaved: (type, cursor) => observers.forEach((o) => o.pageSaved?.(type, cursor)),
+    runEnded: (end) => observers.forEach((o) => o.runEnded?.(end)),
+  };
+}

@@ -1,0 +1,49 @@
+import type { IocType } from '../ioc-types';
+import type { Logger } from '../log';
+import { convertRecord, type ConvertOptions } from '../stix/convert';
+import type { Indicator } from '../stix/types';
+import type { Page } from '../threatstream/client';
+import type { RunObserver } from './observer';
+
+type Tracker = Required<Pick<RunObserver, 'fetched' | 'skipped'>>;
+
+/**
+ * The indicators of a page's records. Every record is counted as fetched; a record that cannot
+ * become an indicator is counted as skipped and logged with its ThreatStream id.
+ */
+export function indicatorsOf(
+  type: IocType,
+  page: Page,
+  options: ConvertOptions,
+  track: Tracker,
+  log: Logger,
+): Indicator[] {
+  track.fetched(type, page.records.length + page.rejected.length);
+  for (const { id, reason, detail } of page.rejected) {
+    track.skipped(type, reason);
+    log.warn('ThreatStream record skipped', {
+      ioc_type: type,
+      threatstream_id: id,
+      reason,
+      detail,
+    });
+  }
+  const indicators: Indicator[] = [];
+  for (const record of page.records) {
+    const result = convertRecord(record, options);
+    if (result.ok) {
+      indicators.push(result.indicator);
+      continue;
+    }
+    track.skipped(type, result.reason);
+    // Unsupported types are common and expected: not worth a warning.
+    const level = result.reason === 'unsupported_type' ? 'debug' : 'warn';
+    log.log(level, 'ThreatStream record skipped', {
+      ioc_type: type,
+      threatstream_id: record.id,
+      reason: result.reason,
+      detail: result.detail,
+    });
+  }
+  return indicators;
+}

@@ -1,0 +1,46 @@
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import { RETRY_POLICIES } from '../retry';
+import { authorIdentity } from '../stix/author';
+import { ThreatStreamClient, type RequestEvent } from '../threatstream/client';
+import type { RunSettings } from './run';
+
+/** What a run needs to know of the configuration, for the daemon and the dry run alike. */
+export function runSettings(config: Config): RunSettings {
+  const { anomali } = config;
+  return {
+    connectorName: config.connector.name,
+    types: anomali.types,
+    importStart: anomali.import_start,
+    stabilityDelayMs: anomali.stability_delay * 1000,
+    minConfidence: anomali.min_confidence,
+    feedIds: anomali.feed_ids,
+    trustedCircleIds: anomali.trusted_circle_ids,
+    convert: {
+      author: authorIdentity(config.connector.author),
+      defaultTlp: anomali.tlp,
+      createObservables: anomali.create_observables,
+      uiUrl: anomali.ui_url,
+    },
+  };
+}
+
+export function threatStreamClient(
+  config: Config,
+  logger: Logger,
+  onRequest?: (event: RequestEvent) => void,
+): ThreatStreamClient {
+  const { anomali } = config;
+  return new ThreatStreamClient({
+    baseUrl: anomali.url,
+    username: anomali.username,
+    apiKey: anomali.api_key,
+    sslVerify: anomali.ssl_verify,
+    pageSize: anomali.page_size,
+    timeoutMs: anomali.timeout * 1000,
+    maxResponseBytes: anomali.max_response_mb * 1024 * 1024,
+    retry: RETRY_POLICIES.threatStreamPage,
+    logger,
+    ...(onRequest && { onRequest }),
+  });
+}
