@@ -4,7 +4,12 @@ import type { ConnectorState, StateStore } from '../../src/opencti/state';
 import type { BundleSink } from '../../src/sinks/sink';
 import { authorIdentity } from '../../src/stix/author';
 import type { Bundle } from '../../src/stix/types';
-import { ThreatStreamRequestError, type Page, type PageQuery } from '../../src/threatstream/client';
+import {
+  ThreatStreamRequestError,
+  type FeedItem,
+  type Page,
+  type PageQuery,
+} from '../../src/threatstream/client';
 import { type IocType } from '../../src/ioc-types';
 import { parseRecords } from '../../src/threatstream/schema';
 import { captureLogs } from '../support/capture';
@@ -32,15 +37,27 @@ function page(raws: Record<string, unknown>[], hasMore = false): Page {
   return { records, rejected, cursor, hasMore };
 }
 
-/** A ThreatStream client that serves prepared pages per type and records the queries. */
-function fakeClient(pagesByType: Partial<Record<IocType, Page[]>>) {
+/**
+ * A ThreatStream client that serves prepared pages per type, type after type, and records the
+ * queries; a type listed in `failures` yields its failure instead.
+ */
+function fakeClient(
+  pagesByType: Partial<Record<IocType, Page[]>>,
+  failures: Partial<Record<IocType, ThreatStreamRequestError>> = {},
+  onQuery: (query: PageQuery) => void = () => undefined,
+) {
   const queries: PageQuery[] = [];
   return {
     queries,
-    pages: async function* (query: PageQuery) {
-      queries.push(query);
-      await Promise.resolve();
-      for (const p of pagesByType[query.type] ?? []) yield p;
+    pages: async function* (all: readonly PageQuery[]): AsyncGenerator<FeedItem> {
+      for (const query of all) {
+        queries.push(query);
+        onQuery(query);
+        await Promise.resolve();
+        const failure = failures[query.type];
+        if (failure) yield { type: query.type, failure };
+        else for (const p of pagesByType[query.type] ?? []) yield { type: query.type, page: p };
+      }
     },
   };
 }
@@ -251,19 +268,10 @@ describe('runOnce', () => {
   });
 
   it('goes on with the other types when ThreatStream fails for one, then reports the run failed', async () => {
-    const served = fakeClient({
-      url: [page([record(50, { type: 'url', value: 'http://x.example/' })])],
-    });
-    const client = {
-      pages: (q: PageQuery) => {
-        if (q.type !== 'ip') return served.pages(q);
-        // eslint-disable-next-line require-yield
-        return (async function* () {
-          await Promise.resolve();
-          throw new ThreatStreamRequestError('ThreatStream answered HTTP 400', { status: 400 });
-        })();
-      },
-    };
+    const client = fakeClient(
+      { url: [page([record(50, { type: 'url', value: 'http://x.example/' })])] },
+      { ip: new ThreatStreamRequestError('ThreatStream answered HTTP 400', { status: 400 }) },
+    );
     const state = memoryState({ cursors: { ip: '7' } });
     const w = works();
     const error = await run(deps({ client, state, works: w }), settings(['ip', 'url'])).catch(
@@ -337,9 +345,11 @@ describe('runOnce', () => {
 
   it('waits for room in the queue before the run and before every batch', async () => {
     const events: string[] = [];
-    const client = fakeClient({
-      domain: [page(Array.from({ length: 600 }, (_, i) => record(i + 1)))],
-    });
+    const client = fakeClient(
+      { domain: [page(Array.from({ length: 600 }, (_, i) => record(i + 1)))] },
+      {},
+      () => events.push('fetch'),
+    );
     const sink = sinkDelivering(() => {
       events.push('send');
     });
@@ -348,13 +358,6 @@ describe('runOnce', () => {
         events.push('gate');
         return Promise.resolve();
       },
-    };
-    const served = fakeClient({
-      domain: [page(Array.from({ length: 600 }, (_, i) => record(i + 1)))],
-    });
-    client.pages = (q: PageQuery) => {
-      events.push('fetch');
-      return served.pages(q);
     };
     await run(deps({ client, sink, queueGate }));
     expect(events).toEqual(['gate', 'fetch', 'gate', 'send', 'gate', 'send']);
@@ -502,141 +505,35 @@ describe('runOnce', () => {
       expect(state.load().state).toEqual({ cursors: { domain: '600' } });
     });
 
-    /** Serves `pages` of type domain, noting when each is asked for; the last one can be held. */
-    const notingClient = (events: string[], pages: Page[], lastHeld?: Promise<void>) => {
-      const state = { abandoned: false };
+    it('stops reading pages as soon as the run fails, abandoning the request ahead', async () => {
+      const events: string[] = [];
+      const { sink, next } = heldSink(events);
+      let abandoned = false;
       const client = {
-        pages: () =>
-          (async function* () {
-            try {
-              for (const [i, p] of pages.entries()) {
-                events.push(`read page ${i + 1}`);
-                if (i === pages.length - 1) await lastHeld;
-                yield p;
-              }
-            } finally {
-              state.abandoned = true;
-            }
-          })(),
-      };
-      return { client, state };
-    };
-    const bigPage = (from: number) =>
-      page(
-        Array.from({ length: 600 }, (_, i) => record(from + i)),
-        true,
-      );
-
-    it("reads the next page while the page's last batch waits for the batch before it", async () => {
-      const events: string[] = [];
-      const { sink, next } = heldSink(events);
-      const { client } = notingClient(events, [bigPage(1), page([record(601)])]);
-      const running = run(deps({ client, sink }));
-
-      const first = await next();
-      await waitUntil(() => events.includes('read page 2'));
-      expect(events).toEqual(['read page 1', 'prepare 1', 'deliver 1', 'prepare 2', 'read page 2']);
-      first.accept();
-      const second = await next();
-      // Converted and prepared while the page before's last batch waits for its confirms.
-      await waitUntil(() => events.includes('prepare 3'));
-      expect(events.slice(5)).toEqual(['accepted 1', 'deliver 2', 'prepare 3']);
-      second.accept();
-      (await next()).accept();
-      const summary = await running;
-
-      expect(summary.outcome).toBe('completed');
-      expect(summary.cursors).toEqual({ domain: '601' });
-    });
-
-    it('does not wait for a page read ahead when the run fails first', async () => {
-      const events: string[] = [];
-      const { sink, next } = heldSink(events);
-      let release = () => {};
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const { client, state } = notingClient(events, [bigPage(1), page([record(601)])], held);
-      const running = run(deps({ client, sink })).catch((e: unknown) => e);
-
-      (await next()).fail(new Error('broker gone'));
-
-      expect(await running).toBeInstanceOf(RunError);
-      expect(events).toEqual(['read page 1', 'prepare 1', 'deliver 1', 'prepare 2', 'read page 2']);
-      expect(state.abandoned).toBe(false);
-      release();
-      await waitUntil(() => state.abandoned);
-      expect(events).not.toContain('deliver 2');
-    });
-
-    it("asks for the next type's first page while the type before it delivers its last page", async () => {
-      const events: string[] = [];
-      const { sink, next } = heldSink(events);
-      const served = fakeClient({
-        ip: [
-          page(
-            Array.from({ length: 600 }, (_, i) =>
-              record(i + 1, { type: 'ip', value: `10.0.${i >> 8}.${i & 255}` }),
-            ),
-          ),
-        ],
-        domain: [page([record(7)])],
-      });
-      const client = {
-        pages: (q: PageQuery) => {
-          events.push(`fetch ${q.type}`);
-          return served.pages(q);
+        pages: async function* (): AsyncGenerator<FeedItem> {
+          try {
+            yield {
+              type: 'domain',
+              page: page(
+                Array.from({ length: 600 }, (_, i) => record(i + 1)),
+                true,
+              ),
+            };
+            events.push('read page 2');
+            yield { type: 'domain', page: page([record(601)]) };
+          } finally {
+            abandoned = true;
+          }
         },
       };
-      const running = run(deps({ client, sink }), settings(['ip', 'domain']));
+      const running = run(deps({ client, sink })).catch((e: unknown) => e);
 
-      const first = await next();
-      await waitUntil(() => events.includes('prepare 2'));
-      expect(events).toContain('fetch domain');
-      first.accept();
-      (await next()).accept();
-      (await next()).accept();
-      const summary = await running;
-
-      expect(summary.outcome).toBe('completed');
-      expect(served.queries.map((q) => q.type)).toEqual(['ip', 'domain']);
-      expect(summary.cursors).toEqual({ ip: '600', domain: '7' });
-    });
-
-    it('abandons a first page asked for ahead when the run fails first', async () => {
-      const events: string[] = [];
-      const { sink, next } = heldSink(events);
-      let releaseDomain = () => {};
-      const domainHeld = new Promise<void>((resolve) => (releaseDomain = resolve));
-      let abandoned = false;
-      const ipPage = page(
-        Array.from({ length: 600 }, (_, i) =>
-          record(i + 1, { type: 'ip', value: `10.0.${i >> 8}.${i & 255}` }),
-        ),
-      );
-      const client = {
-        pages: (q: PageQuery) =>
-          (async function* () {
-            if (q.type === 'ip') {
-              yield ipPage;
-              return;
-            }
-            try {
-              await domainHeld;
-              yield page([record(7)]);
-            } finally {
-              abandoned = true;
-            }
-          })(),
-      };
-      const running = run(deps({ client, sink }), settings(['ip', 'domain'])).catch(
-        (e: unknown) => e,
-      );
       const first = await next();
       await waitUntil(() => events.includes('prepare 2'));
       first.fail(new Error('broker gone'));
 
       expect(await running).toBeInstanceOf(RunError);
-      releaseDomain();
-      await waitUntil(() => abandoned);
+      expect(abandoned).toBe(true);
       expect(events).toEqual(['prepare 1', 'deliver 1', 'prepare 2']);
     });
   });

@@ -1,6 +1,11 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log';
-import type { Page, PageQuery, ThreatStreamClientOptions } from '../../src/threatstream/client';
+import type {
+  Page,
+  PageQuery,
+  ThreatStreamClient,
+  ThreatStreamClientOptions,
+} from '../../src/threatstream/client';
 
 /** msw intercepts this host; nothing listens there, so an unintercepted request fails. */
 export const BASE_URL = 'http://127.0.0.1:9';
@@ -115,7 +120,7 @@ export function clientOptions(
     pageSize: 3,
     timeoutMs: 5000,
     maxResponseBytes: 1_000_000,
-    retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000 },
+    retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000 },
     logger,
     ...overrides,
   };
@@ -133,9 +138,17 @@ export function pageQuery(overrides: Partial<PageQuery> = {}): PageQuery {
   };
 }
 
-export async function collectPages(pages: AsyncIterable<Page>): Promise<Page[]> {
+/** Every page of one type's pass; the failure that ends the pass is thrown. */
+export async function collectPages(
+  client: Pick<ThreatStreamClient, 'pages'>,
+  query: PageQuery,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Page[]> {
   const out: Page[] = [];
-  for await (const page of pages) out.push(page);
+  for await (const item of client.pages([query], signal)) {
+    if ('failure' in item) throw item.failure;
+    out.push(item.page);
+  }
   return out;
 }
 

@@ -38,7 +38,7 @@ function client(overrides: Partial<ThreatStreamClientOptions> = {}): ThreatStrea
     pageSize: 100,
     timeoutMs: 5000,
     maxResponseBytes: 5_000_000,
-    retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
     logger: silentLogger(),
     sleep: recordingSleep().sleep,
     ...overrides,
@@ -121,7 +121,7 @@ test('a dropped connection, a hung request and a truncated body are retried', as
   };
 
   const pages = await collectPages(
-    client({ timeoutMs: 200, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 } }).pages(
+    client({ timeoutMs: 200, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } }).pages(
       query('email', null),
     ),
   );
@@ -134,7 +134,7 @@ test('a dropped connection, a hung request and a truncated body are retried', as
 test('wrong credentials fail at once with the credentials error', async () => {
   const wrong = client({ apiKey: 'not-the-key' });
 
-  await expect(collectPages(wrong.pages(query('ip', null)))).rejects.toBeInstanceOf(
+  await expect(collectPages(wrong, query('ip', null))).rejects.toBeInstanceOf(
     ThreatStreamAuthError,
   );
   expect(sim.requests.count).toBe(1);

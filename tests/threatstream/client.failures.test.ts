@@ -65,7 +65,7 @@ function harness(overrides: Partial<ThreatStreamClientOptions> = {}): Harness {
 }
 
 function run(client: ThreatStreamClient, signal?: AbortSignal): Promise<Page[]> {
-  return collectPages(client.pages(pageQuery({ cursor: '10' }), signal));
+  return collectPages(client, pageQuery({ cursor: '10' }), signal);
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
@@ -102,7 +102,7 @@ describe('ThreatStreamClient retries', () => {
   test('429 without Retry-After backs off exponentially with full jitter, capped', async () => {
     serve(status(429), status(429), status(429), status(429), status(429), ok);
     const { client, delays } = harness({
-      retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 500 },
+      retry: { attempts: 6, baseDelayMs: 100, maxDelayMs: 500 },
     });
 
     await run(client);
@@ -195,7 +195,7 @@ describe('ThreatStreamClient retries', () => {
   test('exhausting the retry budget fails with the last cause', async () => {
     const requests = serve(() => HttpResponse.error());
     const { client, events } = harness({
-      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
     });
 
     const error = await failure(run(client));
@@ -211,7 +211,7 @@ describe('ThreatStreamClient retries', () => {
 
   test('the last HTTP status is kept when the budget runs out', async () => {
     serve(status(503));
-    const { client } = harness({ retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    const { client } = harness({ retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
 
     const error = await failure(run(client));
 
@@ -336,7 +336,7 @@ describe('ThreatStreamClient keeps the API key secret', () => {
   test.each(scenarios)('%s', async (_label, answers, overrides) => {
     serve(...answers);
     const { client, logs } = harness({
-      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
       ...overrides,
     });
 

@@ -74,7 +74,7 @@ describe('ThreatStreamClient paging', () => {
     const { logger } = captureLogs();
     const client = new ThreatStreamClient(clientOptions(logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '1000' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '1000' }));
 
     expect(pages.map(updateIds)).toEqual([
       ['1001', '1002', '1003'],
@@ -96,9 +96,9 @@ describe('ThreatStreamClient paging', () => {
     serveFeed({ ip: [10, 20, 30, 40], domain: [15, 25, 35], md5: [5, 50] }, seen);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    const ip = await collectPages(client.pages(pageQuery({ type: 'ip', cursor: '20' })));
-    const domain = await collectPages(client.pages(pageQuery({ type: 'domain', cursor: '5' })));
-    const hash = await collectPages(client.pages(pageQuery({ type: 'hash', cursor: '5' })));
+    const ip = await collectPages(client, pageQuery({ type: 'ip', cursor: '20' }));
+    const domain = await collectPages(client, pageQuery({ type: 'domain', cursor: '5' }));
+    const hash = await collectPages(client, pageQuery({ type: 'hash', cursor: '5' }));
 
     expect(ip.flatMap(updateIds)).toEqual(['30', '40']);
     expect(domain.flatMap(updateIds)).toEqual(['15', '25', '35']);
@@ -115,7 +115,7 @@ describe('ThreatStreamClient paging', () => {
     serveFeed({ md5: [7, 8, 9, 10] }, seen);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    await collectPages(client.pages(pageQuery({ type: 'hash', cursor: null })));
+    await collectPages(client, pageQuery({ type: 'hash', cursor: null }));
 
     const coldStart = {
       order_by: 'update_id',
@@ -165,7 +165,7 @@ describe('ThreatStreamClient paging', () => {
     serveSequence([pageBody([intelRecord(2), intelRecord(3), intelRecord(4)], null)], seen);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '1' }));
 
     expect(pages).toHaveLength(1);
     expect(pages[0]!.hasMore).toBe(false);
@@ -178,7 +178,7 @@ describe('ThreatStreamClient paging', () => {
     const logs = captureLogs();
     const client = new ThreatStreamClient(clientOptions(logs.logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '1' }));
 
     expect(pages).toEqual([]);
     expect(seen).toHaveLength(1);
@@ -191,7 +191,7 @@ describe('ThreatStreamClient paging', () => {
     const logs = captureLogs();
     const client = new ThreatStreamClient(clientOptions(logs.logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '50' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '50' }));
 
     expect(seen).toHaveLength(1);
     expect(pages).toHaveLength(1);
@@ -214,7 +214,7 @@ describe('ThreatStreamClient paging', () => {
     );
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '97' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '97' }));
 
     expect(pages.map(updateIds)).toEqual([
       ['99', '100', '98'],
@@ -228,7 +228,7 @@ describe('ThreatStreamClient paging', () => {
     serveSequence([pageBody([intelRecord(90), intelRecord(101), intelRecord(100)])]);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    const [page] = await collectPages(client.pages(pageQuery({ cursor: '100' })));
+    const [page] = await collectPages(client, pageQuery({ cursor: '100' }));
 
     expect(updateIds(page!)).toEqual(['101']);
     expect(page!.rejected).toEqual([
@@ -245,7 +245,7 @@ describe('ThreatStreamClient paging', () => {
     ]);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: null })));
+    const pages = await collectPages(client, pageQuery({ cursor: null }));
 
     expect(pages.flatMap(updateIds)).toEqual(['1', '2', '3', '4']);
     expect(pages[1]!.rejected).toEqual([
@@ -266,7 +266,7 @@ describe('ThreatStreamClient paging', () => {
     ]);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
-    const [page] = await collectPages(client.pages(pageQuery({ cursor: '10' })));
+    const [page] = await collectPages(client, pageQuery({ cursor: '10' }));
 
     expect(updateIds(page!)).toEqual(['11', '13']);
     expect(page!.rejected.map((r) => [r.id, r.updateId, r.reason])).toEqual([
@@ -332,7 +332,7 @@ describe('ThreatStreamClient paging', () => {
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
     try {
-      const pages = await collectPages(client.pages(pageQuery({ cursor: '100' })));
+      const pages = await collectPages(client, pageQuery({ cursor: '100' }));
       expect(pages.map((page) => page.cursor)).toEqual(['103', '106', '109']);
     } finally {
       parsing.mockRestore();
@@ -370,7 +370,7 @@ describe('ThreatStreamClient paging', () => {
     const logs = captureLogs();
     const client = new ThreatStreamClient(clientOptions(logs.logger));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '1' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '1' }));
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(logs.has('debug', 'early request withdrawn')).toBe(true);
     process.off('unhandledRejection', unhandled);
@@ -404,7 +404,7 @@ describe('ThreatStreamClient paging', () => {
     const sleep = () => Promise.resolve();
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { sleep }));
 
-    const pages = await collectPages(client.pages(pageQuery({ cursor: '5' })));
+    const pages = await collectPages(client, pageQuery({ cursor: '5' }));
 
     expect(pages.map((page) => [page.cursor, updateIds(page)])).toEqual([
       ['8', ['7', '8']],

@@ -36,7 +36,7 @@ beforeEach(() => {
 test('with verification on, an untrusted certificate is a clear error and is not retried', async () => {
   const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { baseUrl }));
 
-  const failure = collectPages(client.pages(pageQuery()));
+  const failure = collectPages(client, pageQuery());
 
   await expect(failure).rejects.toBeInstanceOf(ThreatStreamRequestError);
   await expect(failure).rejects.toThrow('TLS certificate was not accepted');
@@ -48,7 +48,7 @@ test('with verification off, the same server is used', async () => {
     clientOptions(captureLogs().logger, { baseUrl, sslVerify: false }),
   );
 
-  const pages = await collectPages(client.pages(pageQuery()));
+  const pages = await collectPages(client, pageQuery());
 
   expect(pages[0]!.records.map((r) => r.update_id)).toEqual(['1001']);
   expect(requests).toBe(1);
