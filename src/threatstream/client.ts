@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { IocType } from '../ioc-types';
 import type { Logger } from '../log';
 import { RetriesExhaustedError, isPermanent, withRetry, type RetryPolicy } from '../retry';
@@ -110,6 +111,8 @@ export class ThreatStreamClient {
           ? this.request(current.query, position.cursor, linked)
           : firstPageOf(++index);
         if (position === null) continue;
+        // axios writes the request on a later turn: let it leave before validation holds the thread.
+        await setImmediate();
         const records = pageRecords(envelope.objects, current.cursorSent);
         yield { type, page: { ...records, ...position } };
       }

@@ -75,7 +75,7 @@ test.each(IOC_TYPES)(
   async (type) => {
     const until = new Date(modifiedAt(2500));
 
-    const pages = await collectPages(client().pages(query(type, null, { until })));
+    const pages = await collectPages(client(), query(type, null, { until }));
 
     const expected = coldStartRecords(type, until);
     expect(ids(pages)).toEqual(expected.map((r) => String(r.id)));
@@ -89,7 +89,7 @@ test.each(IOC_TYPES)(
 );
 
 test('an incremental pass picks up new records and deactivations after the cursor', async () => {
-  const first = await collectPages(client().pages(query('domain', null)));
+  const first = await collectPages(client(), query('domain', null));
   const cursor = first.at(-1)!.cursor;
   const domainIndex = 601;
   expect(sim.recordAt(domainIndex)).toMatchObject({ type: 'domain', status: 'active' });
@@ -97,7 +97,8 @@ test('an incremental pass picks up new records and deactivations after the curso
   const deactivated = sim.mutate(domainIndex, { status: 'inactive' });
   sim.setTotal(TOTAL + 60);
   const second = await collectPages(
-    client().pages(query('domain', cursor, { until: new Date(modifiedAt(TOTAL + 200)) })),
+    client(),
+    query('domain', cursor, { until: new Date(modifiedAt(TOTAL + 200)) }),
   );
 
   const added = [...expectedRecords(TOTAL + 60, 'domain', { seed: SEED })].filter(
@@ -121,9 +122,8 @@ test('a dropped connection, a hung request and a truncated body are retried', as
   };
 
   const pages = await collectPages(
-    client({ timeoutMs: 200, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } }).pages(
-      query('email', null),
-    ),
+    client({ timeoutMs: 200, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } }),
+    query('email', null),
   );
 
   const expected = coldStartRecords('email', new Date(modifiedAt(TOTAL + 100)));
@@ -147,7 +147,7 @@ test('abort ends a pass promptly while the server hangs', async () => {
 
   const started = Date.now();
   await expect(
-    collectPages(client({ timeoutMs: 60_000 }).pages(query('url', null), controller.signal)),
+    collectPages(client({ timeoutMs: 60_000 }), query('url', null), controller.signal),
   ).rejects.toMatchObject({ name: 'AbortError' });
   expect(Date.now() - started).toBeLessThan(1000);
 });

@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { ThreatStreamClient, type Page } from '../../src/threatstream/client';
+import { ThreatStreamClient, type Page, type PageQuery } from '../../src/threatstream/client';
 import {
   AUTHORIZATION,
   API_KEY,
@@ -60,6 +60,14 @@ function serveSequence(bodies: unknown[], seen: Array<Record<string, string>> = 
 }
 
 const updateIds = (page: Page) => page.records.map((r) => r.update_id);
+
+/** The pages of one type's pass, each as `{ page }`; a failure is thrown. */
+async function* feed(client: ThreatStreamClient, query: PageQuery) {
+  for await (const item of client.pages([query], new AbortController().signal)) {
+    if ('failure' in item) throw item.failure;
+    yield item;
+  }
+}
 
 describe('ThreatStreamClient paging', () => {
   test('pages one type by update_id and sends only header authentication', async () => {
@@ -135,15 +143,14 @@ describe('ThreatStreamClient paging', () => {
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
     await collectPages(
-      client.pages(
-        pageQuery({
-          type: 'url',
-          cursor: '100',
-          minConfidence: 40,
-          feedIds: ['9241', '1103'],
-          trustedCircleIds: ['10015', '7'],
-        }),
-      ),
+      client,
+      pageQuery({
+        type: 'url',
+        cursor: '100',
+        minConfidence: 40,
+        feedIds: ['9241', '1103'],
+        trustedCircleIds: ['10015', '7'],
+      }),
     );
 
     expect(seen).toEqual([
@@ -287,7 +294,7 @@ describe('ThreatStreamClient paging', () => {
 
     const inFlightWhileHolding: number[] = [];
     let consumed = 0;
-    for await (const page of client.pages(pageQuery({ cursor: '100' }))) {
+    for await (const { page } of feed(client, pageQuery({ cursor: '100' }))) {
       consumed += 1;
       // Give a runaway prefetcher every chance to fetch more than one page ahead.
       await new Promise((resolve) => setTimeout(resolve, 30));
@@ -306,7 +313,7 @@ describe('ThreatStreamClient paging', () => {
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
     const requestedOnArrival: string[] = [];
-    for await (const page of client.pages(pageQuery({ cursor: '100' }))) {
+    for await (const { page } of feed(client, pageQuery({ cursor: '100' }))) {
       // Read before the consumer yields the thread: conversion is synchronous work.
       requestedOnArrival.push(seen.map((q) => q['update_id__gt']).join(','));
       expect(page.records).toHaveLength(3);
@@ -315,75 +322,51 @@ describe('ThreatStreamClient paging', () => {
     expect(requestedOnArrival).toEqual(['100,103', '100,103,106', '100,103,106']);
   });
 
-  test('while the consumer waits, the next page is requested before this one is parsed', async () => {
-    const ids = Array.from({ length: 9 }, (_, i) => 101 + i);
+  test("after a type's last page, the next type's first page is requested before the consumer gets it", async () => {
     const seen: Array<Record<string, string>> = [];
-    // A remote API's latency: every answer comes while the consumer is waiting for it.
-    serveFeed({ ip: ids }, seen, 20);
-    const events: string[] = [];
-    server.events.on('request:start', ({ request }) => {
-      events.push(`request ${new URL(request.url).searchParams.get('update_id__gt')}`);
-    });
-    const parse = JSON.parse;
-    const parsing = jest.spyOn(JSON, 'parse').mockImplementation((body: string, ...rest) => {
-      if (body.includes('"objects"')) events.push(`parse ${body.length}`);
-      return parse(body, ...rest) as unknown;
-    });
+    serveFeed({ ip: [101, 102, 103, 104], domain: [7] }, seen);
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+    const queries = [pageQuery({ cursor: '100' }), pageQuery({ type: 'domain', cursor: '1' })];
 
-    try {
-      const pages = await collectPages(client, pageQuery({ cursor: '100' }));
-      expect(pages.map((page) => page.cursor)).toEqual(['103', '106', '109']);
-    } finally {
-      parsing.mockRestore();
+    const requestedOnArrival: string[] = [];
+    for await (const item of client.pages(queries, new AbortController().signal)) {
+      const { cursor } = (item as { page: Page }).page;
+      requestedOnArrival.push(`${item.type} ${cursor}: ${seen.map((q) => q['type']).join(',')}`);
     }
 
-    expect(events.map((event) => event.split(' ')[0])).toEqual([
-      'request',
-      'request', // page 2, asked for from page 1's raw text
-      'parse', // page 1
-      'request',
-      'parse',
-      'parse', // page 3 announces no more pages: nothing is asked for after it
+    expect(requestedOnArrival).toEqual([
+      'ip 103: ip,ip',
+      'ip 104: ip,ip,domain',
+      'domain 7: ip,ip,domain',
     ]);
-    expect(seen.map((q) => q['update_id__gt'])).toEqual(['100', '103', '106']);
   });
 
-  test('a guess the parsed page contradicts is withdrawn and the right page asked for', async () => {
+  test('a nested update_id does not move the cursor: only records carry one', async () => {
     const seen: Array<Record<string, string>> = [];
-    const unhandled = jest.fn();
-    process.on('unhandledRejection', unhandled);
     server.use(
-      http.get(INTELLIGENCE_URL, async ({ request }) => {
+      http.get(INTELLIGENCE_URL, ({ request }) => {
         const params = paramsOf(request);
         seen.push(params);
         const above = params['update_id__gt'];
         if (above === '1') {
-          // A nested update_id the raw text cannot tell from a record's: the guess says 999.
           const decoy = intelRecord(5, { meta: { severity: 'high', update_id: 999 } });
           return HttpResponse.json(pageBody([intelRecord(4), decoy], NEXT_LINK));
         }
-        if (above === '999') await new Promise((resolve) => setTimeout(resolve, 50));
         return HttpResponse.json(pageBody([intelRecord(Number(above) + 1)], null));
       }),
     );
-    const logs = captureLogs();
-    const client = new ThreatStreamClient(clientOptions(logs.logger));
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
 
     const pages = await collectPages(client, pageQuery({ cursor: '1' }));
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(logs.has('debug', 'early request withdrawn')).toBe(true);
-    process.off('unhandledRejection', unhandled);
 
     expect(pages.map((page) => [page.cursor, updateIds(page)])).toEqual([
       ['5', ['4', '5']],
       ['6', ['6']],
     ]);
-    expect(seen.map((q) => q['update_id__gt'])).toEqual(['1', '999', '5']);
-    expect(unhandled).not.toHaveBeenCalled();
+    expect(seen.map((q) => q['update_id__gt'])).toEqual(['1', '5']);
   });
 
-  test('a truncated answer is retried, and the guess made from it replaced', async () => {
+  test('a truncated answer is retried, and paging goes on from the whole page', async () => {
     const seen: Array<Record<string, string>> = [];
     const page1 = JSON.stringify(pageBody([intelRecord(7), intelRecord(8)], NEXT_LINK));
     let firstAnswers = 0;
@@ -393,7 +376,7 @@ describe('ThreatStreamClient paging', () => {
         seen.push(params);
         if (params['update_id__gt'] === '5') {
           firstAnswers += 1;
-          // Cut before the last record: the guess from it names 7, the whole page names 8.
+          // Cut before the last record: not JSON, so retried.
           const body =
             firstAnswers === 1 ? page1.slice(0, page1.lastIndexOf('"update_id"')) : page1;
           return new HttpResponse(body, { headers: { 'content-type': 'application/json' } });
@@ -435,7 +418,7 @@ describe('ThreatStreamClient paging', () => {
       });
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { sleep }));
 
-    for await (const page of client.pages(pageQuery({ cursor: '1' }))) {
+    for await (const { page } of feed(client, pageQuery({ cursor: '1' }))) {
       expect(page.cursor).toBe('5');
       await new Promise((resolve) => setTimeout(resolve, 30));
       break;
@@ -448,20 +431,26 @@ describe('ThreatStreamClient paging', () => {
     expect(unhandled).not.toHaveBeenCalled();
   });
 
-  test('an error of the prefetched page surfaces when the consumer asks for it', async () => {
+  test("a failure of the page requested ahead ends that type's pass and the next type goes on", async () => {
     let call = 0;
     server.use(
-      http.get(INTELLIGENCE_URL, () => {
+      http.get(INTELLIGENCE_URL, ({ request }) => {
+        if (paramsOf(request)['type'] === 'url')
+          return HttpResponse.json(pageBody([intelRecord(3)]));
         call += 1;
         if (call === 1) return HttpResponse.json(pageBody([intelRecord(5)], NEXT_LINK));
         return new HttpResponse('no', { status: 400 });
       }),
     );
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
-    const pages = client.pages(pageQuery({ cursor: '1' }));
+    const queries = [pageQuery({ cursor: '1' }), pageQuery({ type: 'url', cursor: '1' })];
+    const pages = client.pages(queries, new AbortController().signal);
 
-    await expect(pages.next()).resolves.toMatchObject({ value: { cursor: '5' } });
-    await expect(pages.next()).rejects.toThrow('ThreatStream answered HTTP 400');
+    await expect(pages.next()).resolves.toMatchObject({ value: { page: { cursor: '5' } } });
+    const failed = await pages.next();
+    expect(failed.value).toMatchObject({ type: 'ip' });
+    expect(String((failed.value as { failure: Error }).failure)).toContain('HTTP 400');
+    await expect(pages.next()).resolves.toMatchObject({ value: { type: 'url', page: {} } });
   });
 
   test('rejects page sizes ThreatStream would not honour', () => {

@@ -1,38 +1,31 @@
-import { pageCursor, pageHint } from '../../src/threatstream/page';
-import { intelRecord, NEXT_LINK, pageBody } from '../support/threatstream-fixtures';
+import { pageCursor } from '../../src/threatstream/page';
+import { intelRecord } from '../support/threatstream-fixtures';
 
-const text = (objects: unknown[], next: string | null = NEXT_LINK) =>
-  JSON.stringify(pageBody(objects, next));
-
-describe('pageHint', () => {
-  it('names the cursor pageCursor gives, read from the raw text', () => {
-    const objects = [intelRecord(7), intelRecord('12'), intelRecord(9), intelRecord('0011')];
-    expect(pageHint(text(objects), '5')).toBe('12');
-    expect(pageCursor(objects, '5').cursor).toBe('12');
+describe('pageCursor', () => {
+  test('is the greatest update_id of the page, compared as a number', () => {
+    const objects = [intelRecord(9), intelRecord(12), intelRecord(10)];
+    expect(pageCursor(objects, '5')).toEqual({ cursor: '12', advanced: true });
   });
 
-  it('compares update_ids as numbers, beyond 2^53 too', () => {
-    const big = '90071992547409930';
-    expect(pageHint(text([intelRecord(big), intelRecord('9007199254740993')]), null)).toBe(big);
+  test('compares update_ids beyond 2^53 exactly', () => {
+    const big = '9007199254740995';
+    const objects = [intelRecord(big), intelRecord('9007199254740993')];
+    expect(pageCursor(objects, null)).toEqual({ cursor: big, advanced: true });
   });
 
-  it('reads spaced JSON as ThreatStream may write it', () => {
-    const spaced = JSON.stringify(pageBody([intelRecord(40), intelRecord(41)], NEXT_LINK), null, 2);
-    expect(pageHint(spaced, '1')).toBe('41');
+  test('never goes below the cursor sent, and says when it did not move', () => {
+    expect(pageCursor([intelRecord(5), intelRecord(3)], '5')).toEqual({
+      cursor: '5',
+      advanced: false,
+    });
   });
 
-  it('guesses nothing when meta announces no more pages', () => {
-    expect(pageHint(text([intelRecord(7)], null), '5')).toBeNull();
+  test('moves past a malformed record whose update_id is readable', () => {
+    const objects = [intelRecord(6), { update_id: 8, value: 42 }];
+    expect(pageCursor(objects, '5')).toEqual({ cursor: '8', advanced: true });
   });
 
-  it('guesses nothing without a next key, an update_id, or a cursor that moves', () => {
-    expect(pageHint('<html>Bad gateway</html>', '5')).toBeNull();
-    expect(pageHint(text([]), '5')).toBeNull();
-    expect(pageHint(text([intelRecord(5), intelRecord(3)]), '5')).toBeNull();
-  });
-
-  it('reads a truncated page too: the parsed page decides whether the guess is kept', () => {
-    const full = text([intelRecord(7), intelRecord(8)]);
-    expect(pageHint(full.slice(0, full.lastIndexOf('"update_id"') - 1), '5')).toBe('7');
+  test('is null on a cold start page without a readable update_id', () => {
+    expect(pageCursor([{ id: 1 }, null], null)).toEqual({ cursor: null, advanced: false });
   });
 });
