@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { importStartAt, loadConfig } from '../src/config';
-import { runSettings } from '../src/daemon';
+import { runSettings } from '../src/connector/settings';
 import { OpenCtiStub } from '../tests/support/opencti-stub';
 import { BROKER, declarePushQueue, deleteQueue, type PushQueue } from '../tests/support/rabbitmq';
 import { fetchBare, type BareFetch } from './bare-fetch';

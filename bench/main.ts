@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
-import { runSettings } from '../src/daemon';
+import { runSettings } from '../src/connector/settings';
 import { OPENCTI_SUBSET_SDL } from '../tests/support/opencti-stub';
 import { declarePushQueue, deleteQueue, queueDepth } from '../tests/support/rabbitmq';
 import type { BareFetch } from './bare-fetch';

@@ -27,7 +27,7 @@ async function serve(status: ConnectorStatus, metrics = new Metrics(), secrets: 
 
 describe('metrics and health endpoints', () => {
   it('is healthy before any run and while OpenCTI answers pings', async () => {
-    const status = new ConnectorStatus(() => ({}));
+    const status = new ConnectorStatus();
     const get = await serve(status);
     const health = await get('/health');
     expect(health.status).toBe(200);
@@ -42,7 +42,7 @@ describe('metrics and health endpoints', () => {
   });
 
   it('reports a failed last run as unhealthy with its reason, without secrets', async () => {
-    const status = new ConnectorStatus(() => ({ ip: '42' }));
+    const status = Object.assign(new ConnectorStatus(), { cursors: () => ({ ip: '42' }) });
     status.lastError = 'ThreatStream rejected the credentials for key s3cret-api-key';
     const get = await serve(status, new Metrics(), ['s3cret-api-key']);
     const health = await get('/health');
@@ -61,7 +61,7 @@ describe('metrics and health endpoints', () => {
   });
 
   it('serves the last run, cursors and next run time on /status', async () => {
-    const status = new ConnectorStatus(() => ({ domain: '900' }));
+    const status = Object.assign(new ConnectorStatus(), { cursors: () => ({ domain: '900' }) });
     const summary = new RunSummary(new Date('2026-01-01T00:00:00Z'));
     summary.fetched('domain', 3);
     summary.end(new Date('2026-01-01T00:00:05Z'), 'completed');
@@ -83,9 +83,9 @@ describe('metrics and health endpoints', () => {
     metrics.skipped('ip', 'invalid_value');
     const author = authorIdentity('Anomali ThreatStream');
     metrics.delivered('ip', [author], 1);
-    metrics.page('ip', '12345');
+    metrics.pageSaved('ip', '12345');
     metrics.request({ durationMs: 250, status: 429, attempt: 1, retried: true });
-    const get = await serve(new ConnectorStatus(() => ({})), metrics);
+    const get = await serve(new ConnectorStatus(), metrics);
     const response = await get('/metrics');
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
@@ -110,7 +110,7 @@ describe('metrics and health endpoints', () => {
   });
 
   it('answers 404 for unknown paths and 405 for other methods', async () => {
-    const get = await serve(new ConnectorStatus(() => ({})));
+    const get = await serve(new ConnectorStatus());
     expect((await get('/nope')).status).toBe(404);
     expect((await get('/health', 'POST')).status).toBe(405);
   });
