@@ -71,12 +71,10 @@ async function registerThenSchedule(
   secrets: string[],
   { metrics, status }: Observability,
 ): Promise<number> {
+  const { opencti } = config;
   const api = new OpenCtiApi({
-    url: config.opencti.url,
-    token: config.opencti.token,
-    sslVerify: config.opencti.ssl_verify,
-    timeoutMs: OPENCTI_TIMEOUT_MS,
-    logger,
+    ...{ url: opencti.url, token: opencti.token, sslVerify: opencti.ssl_verify },
+    ...{ timeoutMs: OPENCTI_TIMEOUT_MS, logger },
   });
   let registration: Registration;
   try {

@@ -28,38 +28,40 @@ export async function schedule(options: SchedulerOptions, signals: RunSignals): 
   const once = options.runAndTerminate || periodMs === 0;
   for (;;) {
     options.observer?.runStarted?.();
-    let failed = false;
-    let summary: RunSummary | undefined;
-    let runError: unknown;
-    try {
-      summary = await options.run(signals);
-    } catch (error) {
-      failed = true;
-      runError = error;
-      if (options.isFatal(error)) {
-        logger.error('Stopping: this error needs a configuration change', {
-          error: serializeError(error),
-        });
-        options.observer?.runEnded?.({ error, nextRunAt: null });
-        return 1;
-      }
-      logger.error('Run failed; the cursors stay where the last delivered page left them', {
-        error: serializeError(error),
-      });
+    const { summary, error } = await runReportingFailure(options, signals);
+    if (error !== undefined && options.isFatal(error)) {
+      options.observer?.runEnded?.({ error, nextRunAt: null });
+      return 1;
     }
     const stopping = once || signals.stop.aborted;
     const nextRunAt = stopping ? null : new Date(now().getTime() + periodMs);
     options.observer?.runEnded?.({
       ...(summary && { summary }),
-      ...(failed && { error: runError }),
+      ...(error !== undefined && { error }),
       nextRunAt,
     });
-    if (stopping) return once && failed ? 1 : 0;
+    if (stopping) return once && error !== undefined ? 1 : 0;
     logger.info('Next run scheduled', { next_run_at: nextRunAt?.toISOString() });
     try {
       await sleep(periodMs, signals.stop);
     } catch {
       return 0;
     }
+  }
+}
+
+/** One run; its failure is logged and returned, never thrown. */
+async function runReportingFailure(
+  { run, isFatal, logger }: SchedulerOptions,
+  signals: RunSignals,
+): Promise<{ summary?: RunSummary; error?: unknown }> {
+  try {
+    return { summary: await run(signals) };
+  } catch (error) {
+    const message = isFatal(error)
+      ? 'Stopping: this error needs a configuration change'
+      : 'Run failed; the cursors stay where the last delivered page left them';
+    logger.error(message, { error: serializeError(error) });
+    return { error: error ?? new Error('the run failed without a reason') };
   }
 }

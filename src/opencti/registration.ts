@@ -3,6 +3,8 @@ import { serializeError, type Logger } from '../log';
 import { RETRY_POLICIES, withRetry } from '../retry';
 import { OpenCtiGraphQLError, type OpenCtiApi, type Registration } from './api';
 
+type RegistrationApi = Pick<OpenCtiApi, 'healthCheck' | 'registerConnector'>;
+
 export interface RegistrationOptions {
   connector: Pick<Config['connector'], 'id' | 'name' | 'scope'>;
   logger: Logger;
@@ -17,50 +19,52 @@ export class RegistrationRefusedError extends Error {
 }
 
 /** Health check then registration, retried with backoff while OpenCTI is starting or unreachable. */
-export async function register(
-  api: Pick<OpenCtiApi, 'healthCheck' | 'registerConnector'>,
+export function register(
+  api: RegistrationApi,
   options: RegistrationOptions,
 ): Promise<Registration> {
-  const { connector, logger, signal, reachable } = options;
-  return withRetry(
-    RETRY_POLICIES.openCtiRegistration,
-    async () => {
-      try {
-        const version = await api.healthCheck();
-        const registration = await api.registerConnector({
-          id: connector.id,
-          name: connector.name,
-          type: 'EXTERNAL_IMPORT',
-          scope: connector.scope,
-          auto: false,
-          only_contextual: false,
-          playbook_compatible: false,
-          auto_update: false,
-          enrichment_resolution: 'none',
-          listen_callback_uri: null,
-        });
-        logger.info('Registered with OpenCTI', {
-          platform_version: version,
-          connector_id: registration.id,
-        });
-        reachable(true);
-        return registration;
-      } catch (error) {
-        reachable(false);
-        if (!(error instanceof OpenCtiGraphQLError && error.permanent)) throw error;
-        throw new RegistrationRefusedError('OpenCTI rejected the token: check OPENCTI_TOKEN', {
-          cause: error,
-        });
-      }
-    },
-    {
-      signal,
-      onRetry: (error, attempt, delayMs) =>
-        logger.warn('OpenCTI is not reachable yet; retrying', {
-          attempt,
-          retry_in_s: Math.round(delayMs / 1000),
-          error: serializeError(error),
-        }),
-    },
-  );
+  const { logger, signal } = options;
+  return withRetry(RETRY_POLICIES.openCtiRegistration, () => registerOnce(api, options), {
+    signal,
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn('OpenCTI is not reachable yet; retrying', {
+        attempt,
+        retry_in_s: Math.round(delayMs / 1000),
+        error: serializeError(error),
+      }),
+  });
+}
+
+async function registerOnce(
+  api: RegistrationApi,
+  { connector, logger, reachable }: RegistrationOptions,
+): Promise<Registration> {
+  try {
+    const version = await api.healthCheck();
+    const registration = await api.registerConnector({
+      id: connector.id,
+      name: connector.name,
+      type: 'EXTERNAL_IMPORT',
+      scope: connector.scope,
+      auto: false,
+      only_contextual: false,
+      playbook_compatible: false,
+      // Platforms since 6.8.9 require both.
+      auto_update: false,
+      enrichment_resolution: 'none',
+      listen_callback_uri: null,
+    });
+    logger.info('Registered with OpenCTI', {
+      platform_version: version,
+      connector_id: registration.id,
+    });
+    reachable(true);
+    return registration;
+  } catch (error) {
+    reachable(false);
+    if (!(error instanceof OpenCtiGraphQLError && error.permanent)) throw error;
+    throw new RegistrationRefusedError('OpenCTI rejected the token: check OPENCTI_TOKEN', {
+      cause: error,
+    });
+  }
 }
