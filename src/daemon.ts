@@ -71,11 +71,7 @@ async function registerThenSchedule(
   secrets: string[],
   { metrics, status }: Observability,
 ): Promise<number> {
-  const { opencti } = config;
-  const api = new OpenCtiApi({
-    ...{ url: opencti.url, token: opencti.token, sslVerify: opencti.ssl_verify },
-    ...{ timeoutMs: OPENCTI_TIMEOUT_MS, logger },
-  });
+  const api = openCtiApi(config, logger);
   let registration: Registration;
   try {
     registration = await register(api, {
@@ -103,6 +99,16 @@ async function registerThenSchedule(
     await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
     await sink.close();
   }
+}
+
+function openCtiApi({ opencti }: Config, logger: Logger): OpenCtiApi {
+  return new OpenCtiApi({
+    url: opencti.url,
+    token: opencti.token,
+    sslVerify: opencti.ssl_verify,
+    timeoutMs: OPENCTI_TIMEOUT_MS,
+    logger,
+  });
 }
 
 function startHeartbeat(
