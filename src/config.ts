@@ -277,6 +277,8 @@ export const configSchema = z
       trusted_circle_ids: list({ default: [], item: digits, what: 'a numeric trusted circle id' }),
       tlp,
       create_observables: bool(true),
+      revoke_unknown: bool(false),
+      valid_until: oneOf(['expiration', 'decay'] as const, 'expiration'),
       ui_url: httpUrl('https://ui.threatstream.com'),
       max_response_mb: integer({ min: 1, max: 1024, default: 64 }),
       timeout: integer({ min: 1, max: 3600, default: 60 }),

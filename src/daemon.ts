@@ -2,6 +2,7 @@ import type { Config } from './config';
 import { everyObserver } from './connector/observer';
 import { PingInfo } from './connector/ping-info';
 import { QueueGate } from './connector/queue-gate';
+import { RevocationFilter } from './connector/revocations';
 import { runOnce, type RunSignals } from './connector/run';
 import { schedule } from './connector/scheduler';
 import { runSettings, threatStreamClient } from './connector/settings';
@@ -17,7 +18,7 @@ import { AmqpPublisher } from './opencti/publisher';
 import { register } from './opencti/registration';
 import { hasCursors, parseState } from './opencti/state';
 import { Works } from './opencti/works';
-import { RETRY_POLICIES } from './retry';
+import { RETRY_POLICIES, withRetry } from './retry';
 import { AmqpSink } from './sinks/amqp-sink';
 import { ApiSink } from './sinks/api-sink';
 import type { BundleSink } from './sinks/sink';
@@ -177,6 +178,7 @@ function scheduleRuns(
     sink,
     state: heartbeat,
     works: new Works(api, connector.id, logger),
+    revocations: revocationFilter(config, api, logger),
     queueGate,
     logger,
     now: () => new Date(),
@@ -190,6 +192,14 @@ function scheduleRuns(
   };
   const { duration_period: periodMs, run_and_terminate: runAndTerminate } = connector;
   return schedule({ periodMs, runAndTerminate, run, isFatal, logger, observer }, signals);
+}
+
+/** Unless told to revoke unknown indicators, asks OpenCTI which indicators it holds. */
+function revocationFilter(config: Config, api: OpenCtiApi, logger: Logger): RevocationFilter {
+  const lookup = (ids: readonly string[]) =>
+    withRetry(RETRY_POLICIES.openCtiLookup, () => api.indicatorsHeld(ids));
+  const now = () => new Date();
+  return new RevocationFilter(config.anomali.revoke_unknown ? null : lookup, logger, now);
 }
 
 function createSink(

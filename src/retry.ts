@@ -21,6 +21,8 @@ export const RETRY_POLICIES = {
   openCtiRegistration: { attempts: Infinity, baseDelayMs: 2000, maxDelayMs: 60_000 },
   /** A batch to RabbitMQ: a nack, a lost connection or a confirm timeout re-sends the batch. */
   brokerBatch: { attempts: 10, baseDelayMs: 1000, maxDelayMs: 30_000 },
+  /** Which indicators OpenCTI holds, before sending revocations; unverified after that. */
+  openCtiLookup: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 },
   /** A bundle through `stixBundlePush`, when the queue protocol is `api`. */
   apiBundle: { attempts: 10, baseDelayMs: 1000, maxDelayMs: 30_000 },
 } as const satisfies Record<string, RetryPolicy>;

@@ -19,6 +19,8 @@ export interface RunObserver {
   queueChecked?(sizeMb: number, buffering: boolean): void;
   fetched?(type: IocType, records: number): void;
   skipped?(type: IocType, reason: string): void;
+  /** Revocations sent although OpenCTI could not say whether it holds their indicators. */
+  revokedUnverified?(type: IocType, count: number): void;
   delivered?(type: IocType, objects: readonly StixObject[], messages: number): void;
   /** A page's cursor was saved: every batch holding the page was accepted. */
   pageSaved?(type: IocType, cursor: string): void;
@@ -33,6 +35,8 @@ export function everyObserver(observers: readonly RunObserver[]): Required<RunOb
       observers.forEach((o) => o.queueChecked?.(sizeMb, buffering)),
     fetched: (type, records) => observers.forEach((o) => o.fetched?.(type, records)),
     skipped: (type, reason) => observers.forEach((o) => o.skipped?.(type, reason)),
+    revokedUnverified: (type, count) =>
+      observers.forEach((o) => o.revokedUnverified?.(type, count)),
     delivered: (type, objects, messages) =>
       observers.forEach((o) => o.delivered?.(type, objects, messages)),
     pageSaved: (type, cursor) => observers.forEach((o) => o.pageSaved?.(type, cursor)),

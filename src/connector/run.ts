@@ -10,6 +10,7 @@ import type { Page, PageQuery, ThreatStreamClient } from '../threatstream/client
 import { DeliveryLine } from './delivery-line';
 import { everyObserver, type RunObserver } from './observer';
 import { indicatorsOf } from './page-indicators';
+import type { RevocationFilter } from './revocations';
 import { RunSummary } from './summary';
 
 export interface RunSettings {
@@ -32,6 +33,8 @@ export interface RunDependencies {
   queueGate: { waitForRoom(signal?: AbortSignal): Promise<void> } | null;
   logger: Logger;
   now: () => Date;
+  /** Drops revocations of indicators OpenCTI does not hold. */
+  revocations: RevocationFilter;
   /** Sees what the summary sees (metrics, progress lines). */
   observer?: RunObserver;
 }
@@ -127,7 +130,8 @@ class ImportRun {
 
   /** Sends the page's batches down the line; false when the run must end before the page is whole. */
   private async deliverPage(type: IocType, page: Page): Promise<boolean> {
-    const indicators = indicatorsOf(type, page, this.settings.convert, this.observer, this.log);
+    const converted = indicatorsOf(type, page, this.settings.convert, this.observer, this.log);
+    const indicators = await this.deps.revocations.keep(type, converted, this.observer);
     for (const bundle of buildBundles(indicators, this.settings.convert.author)) {
       if (this.signals.stop.aborted || this.wasReset()) return false;
       await this.deps.queueGate?.waitForRoom(this.signals.stop);

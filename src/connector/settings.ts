@@ -21,6 +21,7 @@ export function runSettings(config: Config): RunSettings {
       defaultTlp: anomali.tlp,
       createObservables: anomali.create_observables,
       uiUrl: anomali.ui_url,
+      validUntil: anomali.valid_until,
     },
   };
 }

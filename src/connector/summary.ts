@@ -8,11 +8,20 @@ export interface TypeCounts {
   fetched: number;
   imported: number;
   revoked: number;
+  /** Revocations sent although OpenCTI could not say whether it holds the indicator. */
+  revoked_unverified: number;
   skipped: number;
   pages: number;
 }
 
-const zero = (): TypeCounts => ({ fetched: 0, imported: 0, revoked: 0, skipped: 0, pages: 0 });
+const zero = (): TypeCounts => ({
+  fetched: 0,
+  imported: 0,
+  revoked: 0,
+  revoked_unverified: 0,
+  skipped: 0,
+  pages: 0,
+});
 
 /** What one run did, for the logs, the OpenCTI work message, the metrics and `/status`. */
 export class RunSummary implements RunObserver {
@@ -37,6 +46,10 @@ export class RunSummary implements RunObserver {
   skipped(type: IocType, reason: string): void {
     this.counts(type).skipped++;
     this.skippedByReason[reason] = (this.skippedByReason[reason] ?? 0) + 1;
+  }
+
+  revokedUnverified(type: IocType, count: number): void {
+    this.counts(type).revoked_unverified += count;
   }
 
   delivered(type: IocType, objects: readonly StixObject[], messages: number): void {
@@ -82,7 +95,8 @@ export class RunSummary implements RunObserver {
     const outcome =
       this.outcome === 'completed' || this.outcome === 'running' ? '' : ` (${this.outcome})`;
     return (
-      `Fetched ${t.fetched} ThreatStream IOCs; imported ${t.imported} indicators (${t.revoked} revoked); ` +
+      `Fetched ${t.fetched} ThreatStream IOCs; imported ${t.imported} indicators (${t.revoked} revoked` +
+      `${t.revoked_unverified > 0 ? `, ${t.revoked_unverified} of them unverified` : ''}); ` +
       `skipped ${t.skipped}${reasons ? ` (${reasons})` : ''}; ${this.bundles} bundles, ${this.messages} messages${outcome}.`
     );
   }

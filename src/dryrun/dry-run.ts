@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { runOnce, type RunSignals } from '../connector/run';
 import type { RunSummary } from '../connector/summary';
 import type { RunObserver } from '../connector/observer';
+import { RevocationFilter } from '../connector/revocations';
 import { runSettings, threatStreamClient } from '../connector/settings';
 import type { Logger } from '../log';
 import { DirectorySink } from './directory-sink';
@@ -37,6 +38,8 @@ export async function dryRun(
       sink,
       state: new FileStateStore(resolve(config.connector.dry_run_state)),
       works: null,
+      // Without OpenCTI nothing can say which indicators exist: deactivations are written as they come.
+      revocations: new RevocationFilter(null, logger, () => new Date()),
       queueGate: null,
       logger,
       now: () => new Date(),

@@ -39,6 +39,11 @@ export class Metrics implements RunObserver {
     'Revoked indicators delivered to OpenCTI',
     ['type'],
   );
+  readonly iocsRevokedUnverified = this.counter(
+    'threatstream_iocs_revoked_unverified_total',
+    'Revocations sent although OpenCTI could not say whether it holds the indicator',
+    ['type'],
+  );
   readonly iocsSkipped = this.counter(
     'threatstream_iocs_skipped_total',
     'IOCs skipped, by reason',
@@ -107,6 +112,10 @@ export class Metrics implements RunObserver {
 
   skipped(type: IocType, reason: string): void {
     this.iocsSkipped.inc({ type, reason });
+  }
+
+  revokedUnverified(type: IocType, count: number): void {
+    this.iocsRevokedUnverified.inc({ type }, count);
   }
 
   delivered(type: IocType, objects: readonly StixObject[], messages: number): void {

@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import {
   CONNECTOR_QUEUE_DETAILS,
   HEALTH_CHECK,
+  INDICATORS_HELD,
   PING_CONNECTOR,
   REGISTER_CONNECTOR,
   STIX_BUNDLE_PUSH,
@@ -178,6 +179,18 @@ const workAddData = z.object({ workAdd: z.object({ id: z.string() }) });
 const addExpectationsData = z.object({ workEdit: z.object({ addExpectations: z.string() }) });
 const toProcessedData = z.object({ workEdit: z.object({ toProcessed: z.string() }) });
 const bundlePushData = z.object({ stixBundlePush: z.boolean().nullable() });
+const indicatorsHeldData = z.object({
+  indicators: z.object({
+    edges: z.array(
+      z.object({
+        node: z.object({
+          standard_id: z.string(),
+          x_opencti_stix_ids: z.array(z.string()).nullish(),
+        }),
+      }),
+    ),
+  }),
+});
 
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
@@ -320,6 +333,27 @@ export class OpenCtiApi {
   async stixBundlePush(connectorId: string, bundle: string, workId: string | null): Promise<void> {
     const variables = { connectorId, bundle, work_id: workId };
     await this.send('StixBundlePush', STIX_BUNDLE_PUSH, variables, bundlePushData);
+  }
+
+  /** The ids among `ids` (at most 500) that OpenCTI holds, as a standard or other STIX id. */
+  async indicatorsHeld(ids: readonly string[]): Promise<Set<string>> {
+    const variables = {
+      filters: {
+        mode: 'and',
+        filters: [{ key: ['ids'], values: ids, operator: 'eq', mode: 'or' }],
+        filterGroups: [],
+      },
+      first: ids.length,
+    };
+    const data = await this.send('IndicatorsHeld', INDICATORS_HELD, variables, indicatorsHeldData);
+    const asked = new Set(ids);
+    const held = new Set<string>();
+    for (const { node } of data.indicators.edges) {
+      for (const id of [node.standard_id, ...(node.x_opencti_stix_ids ?? [])]) {
+        if (asked.has(id)) held.add(id);
+      }
+    }
+    return held;
   }
 
   private async send<T>(

@@ -99,6 +99,23 @@ export const STIX_BUNDLE_PUSH = /* GraphQL */ `
   }
 `;
 
+/**
+ * Which of a batch's indicators OpenCTI holds. The `ids` filter key matches an id against the
+ * internal id, the standard id and the other STIX ids the platform keeps for an object.
+ */
+export const INDICATORS_HELD = /* GraphQL */ `
+  query IndicatorsHeld($filters: FilterGroup, $first: Int) {
+    indicators(filters: $filters, first: $first) {
+      edges {
+        node {
+          standard_id
+          x_opencti_stix_ids
+        }
+      }
+    }
+  }
+`;
+
 export const ALL_OPERATIONS: readonly string[] = [
   HEALTH_CHECK,
   REGISTER_CONNECTOR,
@@ -108,4 +125,5 @@ export const ALL_OPERATIONS: readonly string[] = [
   WORK_ADD_EXPECTATIONS,
   WORK_TO_PROCESSED,
   STIX_BUNDLE_PUSH,
+  INDICATORS_HELD,
 ];

@@ -16,6 +16,8 @@ export interface ConvertOptions {
   createObservables: boolean;
   /** ThreatStream UI base URL, for the link back to the record. */
   uiUrl: string;
+  /** `decay` leaves an active indicator's lifetime to the platform's decay rules; default `expiration`. */
+  validUntil?: 'expiration' | 'decay';
 }
 
 export type ConvertResult =
@@ -68,7 +70,9 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
   // says, so a revoked record's validity ends when ThreatStream last changed it.
   const validUntil = revoked
     ? Math.max(modified, created + MIN_REVOKED_VALIDITY_MS)
-    : expiryOf(record, created);
+    : options.validUntil === 'decay'
+      ? undefined
+      : expiryOf(record, created);
   // Reachable only by a revoked record created in the last second of year 9999.
   if (validUntil !== undefined && validUntil > LATEST_TIMESTAMP) {
     return invalidTimestamp('created_ts', record.created_ts);

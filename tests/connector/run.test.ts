@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { RevocationFilter } from '../../src/connector/revocations';
 import { runOnce, RunError, type RunDependencies, type RunSettings } from '../../src/connector/run';
 import type { ConnectorState, StateStore } from '../../src/opencti/state';
 import type { BundleSink } from '../../src/sinks/sink';
@@ -190,6 +191,7 @@ function deps(overrides: Partial<RunDependencies>): RunDependencies {
     state: memoryState(),
     works: works(),
     queueGate: null,
+    revocations: new RevocationFilter(null, captureLogs().logger, () => NOW),
     logger: captureLogs().logger,
     now: () => NOW,
     ...overrides,
