@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { isIP, Socket } from 'node:net';
 import amqp, { type ChannelModel, type ConfirmChannel, type SocketOptions } from 'amqplib';
-import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
+import { RetriesExhaustedError, withRetry, type RetryPolicy } from '../retry';
 import { afterQueuedIo } from '../io';
 import { serializeError, type Logger } from '../log';
 
@@ -62,28 +62,31 @@ export class AmqpPublisher {
    */
   async publishBatch(bodies: readonly Buffer[], signal?: AbortSignal): Promise<void> {
     const { retry, logger } = this.options;
-    for (let attempt = 0; ; attempt++) {
+    const attempt = async () => {
       try {
-        const channel = this.channel ?? (await this.openChannel());
-        await this.publishOnce(channel, bodies, signal);
-        return;
+        await this.publishOnce(this.channel ?? (await this.openChannel()), bodies, signal);
       } catch (error) {
         await this.close();
-        if (attempt + 1 >= retry.maxAttempts || signal?.aborted) {
-          throw new PublishError(
-            `RabbitMQ did not confirm a batch of ${bodies.length} messages after ${attempt + 1} attempts`,
-            { cause: error },
-          );
-        }
-        const delayMs = backoffDelay(attempt, retry);
-        logger.warn('RabbitMQ publish failed; reconnecting to re-send the whole batch', {
-          attempt: attempt + 1,
-          delay_ms: delayMs,
-          messages: bodies.length,
-          error: serializeError(error),
-        });
-        await sleep(delayMs, signal);
+        throw error;
       }
+    };
+    try {
+      await withRetry(retry, attempt, {
+        signal,
+        onRetry: (error, failed, delayMs) =>
+          logger.warn('RabbitMQ publish failed; reconnecting to re-send the whole batch', {
+            attempt: failed,
+            delay_ms: delayMs,
+            messages: bodies.length,
+            error: serializeError(error),
+          }),
+      });
+    } catch (error) {
+      const attempts = error instanceof RetriesExhaustedError ? error.attempts : 1;
+      throw new PublishError(
+        `RabbitMQ did not confirm a batch of ${bodies.length} messages after ${attempts} attempts`,
+        { cause: error instanceof RetriesExhaustedError ? error.cause : error },
+      );
     }
   }
 

@@ -1,6 +1,6 @@
-import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
+import { RetriesExhaustedError, withRetry, type RetryPolicy } from '../retry';
 import type { Bundle } from '../stix/types';
 import type { BundleSink, PreparedBundle } from './sink';
 
@@ -26,27 +26,22 @@ export class ApiSink implements BundleSink {
 
   private async push(body: string, workId: string | null, signal?: AbortSignal): Promise<void> {
     const { api, connectorId, logger, retry } = this.options;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await api.stixBundlePush(connectorId, body, workId);
-        return;
-      } catch (error) {
-        if (attempt + 1 >= retry.maxAttempts || signal?.aborted) {
-          throw new BundlePushError(
-            `OpenCTI did not accept a bundle after ${attempt + 1} attempts`,
-            {
-              cause: error,
-            },
-          );
-        }
-        const delayMs = backoffDelay(attempt, retry);
-        logger.warn('stixBundlePush failed; retrying the bundle', {
-          attempt: attempt + 1,
-          delay_ms: delayMs,
-          error: serializeError(error),
-        });
-        await sleep(delayMs, signal);
-      }
+    try {
+      await withRetry(retry, () => api.stixBundlePush(connectorId, body, workId), {
+        signal,
+        onRetry: (error, attempt, delayMs) =>
+          logger.warn('stixBundlePush failed; retrying the bundle', {
+            attempt,
+            delay_ms: delayMs,
+            error: serializeError(error),
+          }),
+      });
+    } catch (error) {
+      const attempts = error instanceof RetriesExhaustedError ? error.attempts : 1;
+      const cause = error instanceof RetriesExhaustedError ? error.cause : error;
+      throw new BundlePushError(`OpenCTI did not accept a bundle after ${attempts} attempts`, {
+        cause,
+      });
     }
   }
 

@@ -31,7 +31,7 @@ function tracker() {
 /** A lookup that answers from `held` and records each batch of ids it was asked about. */
 function lookupHolding(held: Indicator[]) {
   const asked: string[][] = [];
-  const ids = new Set(held.map((i) => i.id));
+  const ids = new Set<string>(held.map((i) => i.id));
   const lookup: IndicatorLookup = (batch) => {
     asked.push([...batch]);
     return Promise.resolve(new Set(batch.filter((id) => ids.has(id))));

@@ -27,7 +27,7 @@ function publisher(routingKey: string, overrides: Partial<PublisherOptions> = {}
     exchange: PUSH_EXCHANGE,
     routingKey,
     logger: silentLogger(),
-    retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 200 },
+    retry: { attempts: 5, baseDelayMs: 50, maxDelayMs: 200 },
     confirmTimeoutMs: 10_000,
     ...overrides,
   });
@@ -143,7 +143,7 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
 
   it('fails the batch instead of losing it when no queue is bound to the routing key', async () => {
     const p = publisher('push_routing_nobody', {
-      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+      retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
     });
     const error = await p.publishBatch(bodies(3)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
@@ -154,7 +154,7 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     const push = await declarePushQueue(undefined, { maxLength: 3 });
     try {
       const p = publisher(push.routingKey, {
-        retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+        retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
       });
       const error = await p.publishBatch(bodies(5)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PublishError);
@@ -169,7 +169,7 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     const push = await declarePushQueue();
     await deleteQueue(push.queue);
     const p = publisher(push.routingKey, {
-      retry: { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 100 },
+      retry: { attempts: 20, baseDelayMs: 50, maxDelayMs: 100 },
     });
     const sending = p.publishBatch(bodies(10));
     setTimeout(() => void declarePushQueue(push.connectorId), 300);
@@ -181,7 +181,7 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
   it('gives up after its retry budget when the broker is unreachable, naming the cause', async () => {
     const p = publisher('x', {
       broker: { ...BROKER, port: 1 },
-      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+      retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
     });
     const error = await p.publishBatch(bodies(1)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
@@ -194,7 +194,7 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
   it('stops retrying as soon as it is aborted', async () => {
     const p = publisher('x', {
       broker: { ...BROKER, port: 1 },
-      retry: { maxAttempts: 100, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      retry: { attempts: 100, baseDelayMs: 60_000, maxDelayMs: 60_000 },
     });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('stop')), 100);
