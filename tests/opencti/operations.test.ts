@@ -54,6 +54,7 @@ describe('operations against the OpenCTI 6.8 schema', () => {
       'WorkAddExpectations',
       'WorkToProcessed',
       'StixBundlePush',
+      'IndicatorsHeld',
     ]);
   });
 

@@ -144,6 +144,10 @@ interface RegisterArgs {
   scope?: string[] | null;
 }
 
+interface StubFilterGroup {
+  filters: { key: string[]; values: unknown[] }[];
+}
+
 interface PingArgs {
   id: string;
   state?: string | null;
@@ -191,6 +195,9 @@ export class OpenCtiStub {
   private readonly broker: BrokerConnection;
   private queue = { messages: 0, bytes: 0 };
   private queueDenied = false;
+  private indicatorsDenied = false;
+  /** Standard ids of the indicators the platform's workers have imported. */
+  private readonly heldIndicators = new Set<string>();
   private lastWorkTime = 0;
   private port = 0;
 
@@ -277,6 +284,16 @@ export class OpenCtiStub {
   /** Answers the queue-size query with FORBIDDEN_ACCESS, as for a token without MODULES. */
   denyQueueDetails(denied = true): void {
     this.queueDenied = denied;
+  }
+
+  /** What the platform's workers do with the messages: the indicators among them now exist. */
+  importIndicators(ids: Iterable<string>): void {
+    for (const id of ids) this.heldIndicators.add(id);
+  }
+
+  /** Answers the indicators query with FORBIDDEN_ACCESS, as for a user without knowledge access. */
+  denyIndicators(denied = true): void {
+    this.indicatorsDenied = denied;
   }
 
   /** The next `count` calls of the operation fail as described; `Infinity` until `clearFailures`. */
@@ -562,6 +579,35 @@ export class OpenCtiStub {
           return args.id;
         },
       };
+    },
+
+    /** Only the `ids` filter the connector sends is understood; others are a violation. */
+    indicators: (
+      args: { first?: number | null; filters?: StubFilterGroup | null },
+      context: RequestContext,
+    ) => {
+      requireAuth(context);
+      if (this.indicatorsDenied) {
+        throw platformError('FORBIDDEN_ACCESS', 'You are not allowed to do this.', 403);
+      }
+      const filters = args.filters?.filters ?? [];
+      const ids =
+        filters.length === 1 && filters[0]!.key.join() === 'ids' ? filters[0]!.values : [];
+      if (ids.length === 0)
+        this.violation('indicators: expected one `ids` filter', 'IndicatorsHeld');
+      const held = ids.filter((id) => typeof id === 'string' && this.heldIndicators.has(id));
+      const edges = held.slice(0, args.first ?? 500).map((id) => ({
+        cursor: String(id),
+        node: { id: `internal-${String(id)}`, standard_id: id, x_opencti_stix_ids: [] },
+      }));
+      const pageInfo = {
+        startCursor: '',
+        endCursor: '',
+        hasNextPage: false,
+        hasPreviousPage: false,
+        globalCount: edges.length,
+      };
+      return { pageInfo, edges };
     },
 
     stixBundlePush: (
