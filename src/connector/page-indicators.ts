@@ -9,7 +9,8 @@ type Tracker = Required<Pick<RunObserver, 'fetched' | 'skipped'>>;
 
 /**
  * The indicators of a page's records. Every record is counted as fetched; a record that cannot
- * become an indicator is counted as skipped and logged with its ThreatStream id.
+ * become an indicator is counted as skipped and logged with its ThreatStream id. Records that
+ * make the same indicator collapse to the one with the newest `update_id`, wherever it stands.
  */
 export function indicatorsOf(
   type: IocType,
@@ -28,11 +29,15 @@ export function indicatorsOf(
       detail,
     });
   }
-  const indicators: Indicator[] = [];
+  const newest = new Map<string, { updateId: bigint; indicator: Indicator }>();
   for (const record of page.records) {
     const result = convertRecord(record, options);
     if (result.ok) {
-      indicators.push(result.indicator);
+      const updateId = BigInt(record.update_id);
+      const seen = newest.get(result.indicator.id);
+      if (!seen || seen.updateId < updateId) {
+        newest.set(result.indicator.id, { updateId, indicator: result.indicator });
+      }
       continue;
     }
     track.skipped(type, result.reason);
@@ -45,5 +50,5 @@ export function indicatorsOf(
       detail: result.detail,
     });
   }
-  return indicators;
+  return Array.from(newest.values(), ({ indicator }) => indicator);
 }

@@ -14,25 +14,16 @@ export const MAX_BATCH_INDICATORS = 500;
 /**
  * Groups indicators into bundles of at most MAX_BATCH_INDICATORS. Each bundle is self-contained:
  * the author and every TLP marking its indicators reference travel with them, because a
- * reference to an object outside the bundle is either stripped or fails to resolve. Indicators
- * sharing an id collapse to the last one given: records arrive in update order, so the last is
- * the latest change.
+ * reference to an object outside the bundle is either stripped or fails to resolve.
  */
 export function buildBundles(
   indicators: readonly Indicator[],
   author: Identity,
   newBundleId: () => string = () => `bundle--${randomUUID()}`,
 ): Bundle[] {
-  const latestById = new Map<string, Indicator>();
-  for (const indicator of indicators) {
-    // Re-inserting moves the indicator to where its latest version arrived.
-    latestById.delete(indicator.id);
-    latestById.set(indicator.id, indicator);
-  }
-  const unique = [...latestById.values()];
   const bundles: Bundle[] = [];
-  for (let start = 0; start < unique.length; start += MAX_BATCH_INDICATORS) {
-    const batch = unique.slice(start, start + MAX_BATCH_INDICATORS);
+  for (let start = 0; start < indicators.length; start += MAX_BATCH_INDICATORS) {
+    const batch = indicators.slice(start, start + MAX_BATCH_INDICATORS);
     bundles.push({
       type: 'bundle',
       id: stixIdSchema('bundle').parse(newBundleId()),

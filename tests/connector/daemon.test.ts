@@ -112,14 +112,20 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
   it('resumes from the stored state and imports only what changed since', async () => {
     world = await startWorld({ total: 1000 });
     await runConnector(world, { ANOMALI_TYPES: 'ip,url' });
-    await drainQueue(world.push.queue);
+    const imported = indicatorIds(await drainQueue(world.push.queue));
+    world.opencti.importIndicators(imported);
     world.simulator.setTotal(1400);
     const { code } = await runConnector(world, { ANOMALI_TYPES: 'ip,url' });
     expect(code).toBe(0);
     const cursors = { ip: lastUpdateId(1000, 'ip', true)!, url: lastUpdateId(1000, 'url', true)! };
-    const added = expectedIndicatorIds(1400, ['ip', 'url'], false, cursors);
-    expect(added.size).toBeGreaterThan(50);
-    expect(indicatorIds(await drainQueue(world.push.queue))).toEqual(added);
+    const live = expectedIndicatorIds(1400, ['ip', 'url'], true, cursors);
+    // Deactivations come back only for indicators OpenCTI holds.
+    const changed = [...expectedIndicatorIds(1400, ['ip', 'url'], false, cursors)];
+    const revoked = changed.filter((id) => !live.has(id) && imported.has(id));
+    expect(live.size).toBeGreaterThan(50);
+    expect(indicatorIds(await drainQueue(world.push.queue))).toEqual(
+      new Set([...live, ...revoked]),
+    );
   });
 
   it('starts over after a reset in the OpenCTI UI', async () => {
@@ -172,7 +178,7 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
   it('revokes what ThreatStream deactivated', async () => {
     world = await startWorld({ total: 300 });
     await runConnector(world, { ANOMALI_TYPES: 'domain' });
-    await drainQueue(world.push.queue);
+    world.opencti.importIndicators(indicatorIds(await drainQueue(world.push.queue)));
     let index = 0;
     while (
       world.simulator.recordAt(index).type !== 'domain' ||

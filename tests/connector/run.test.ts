@@ -512,6 +512,7 @@ describe('runOnce', () => {
       const { sink, next } = heldSink(events);
       let abandoned = false;
       const client = {
+        // eslint-disable-next-line @typescript-eslint/require-await -- pages served from memory
         pages: async function* (): AsyncGenerator<FeedItem> {
           try {
             yield {

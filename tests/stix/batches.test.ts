@@ -105,22 +105,6 @@ describe('buildBundles', () => {
     expect(markingsOf(second)).toEqual([TLP_MARKING_IDS.red]);
   });
 
-  it('collapses duplicate ids to the last occurrence, placed where it arrived', () => {
-    const first = indicatorOf(record({ value: '192.0.2.1', confidence: 10 }));
-    const other = indicatorOf(record({ value: '192.0.2.2' }));
-    const latest = indicatorOf(record({ value: '192.0.2.1', confidence: 90, status: 'inactive' }));
-    expect(latest.id).toBe(first.id);
-    const [bundle] = buildBundles([first, other, latest], AUTHOR);
-    expect(bundle === undefined ? [] : indicatorsIn(bundle)).toEqual([other, latest]);
-  });
-
-  it('counts a batch after duplicates collapse', () => {
-    const input = indicators(500);
-    const bundles = buildBundles([...input, ...input], AUTHOR);
-    expect(bundles).toHaveLength(1);
-    expect(indicatorsIn(bundles[0] as Bundle)).toHaveLength(500);
-  });
-
   it('gives every bundle a fresh id by default', () => {
     const bundles = buildBundles(indicators(1001), AUTHOR);
     const ids = bundles.map((bundle) => bundle.id);
