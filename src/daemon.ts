@@ -21,6 +21,7 @@ import type { BundleSink } from './sinks/sink';
 import { Metrics } from './observability/metrics';
 import { startObservabilityServer } from './observability/server';
 import { ConnectorStatus } from './observability/status';
+import { RETRY_POLICIES } from './retry';
 import { authorIdentity } from './stix/author';
 import {
   ThreatStreamAuthError,
@@ -300,9 +301,13 @@ function createSink(
   registration: Registration,
   logger: Logger,
 ): BundleSink {
-  const retry = { maxAttempts: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
   if (config.connector.queue_protocol === 'api') {
-    return new ApiSink({ api, connectorId: config.connector.id, logger, retry });
+    return new ApiSink({
+      api,
+      connectorId: config.connector.id,
+      logger,
+      retry: RETRY_POLICIES.apiBundle,
+    });
   }
   const broker = brokerSettings(registration.config.connection, config.mq);
   if (broker.tls && !broker.tls.rejectUnauthorized) {
@@ -316,7 +321,7 @@ function createSink(
       exchange: registration.config.push_exchange,
       routingKey: registration.config.push_routing,
       logger,
-      retry,
+      retry: RETRY_POLICIES.brokerBatch,
       confirmTimeoutMs: 60_000,
     }),
     api,

@@ -1,6 +1,6 @@
-import { backoffDelay, sleep, type RetryPolicy } from '../backoff';
 import { serializeError, type Logger } from '../log';
 import type { OpenCtiApi } from '../opencti/api';
+import { RetriesExhaustedError, withRetry, type RetryPolicy } from '../retry';
 import type { Bundle } from '../stix/types';
 import type { BundleSink, PreparedBundle } from './sink';
 
@@ -26,27 +26,30 @@ export class ApiSink implements BundleSink {
 
   private async push(body: string, workId: string | null, signal?: AbortSignal): Promise<void> {
     const { api, connectorId, logger, retry } = this.options;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await api.stixBundlePush(connectorId, body, workId);
-        return;
-      } catch (error) {
-        if (attempt + 1 >= retry.maxAttempts || signal?.aborted) {
-          throw new BundlePushError(
-            `OpenCTI did not accept a bundle after ${attempt + 1} attempts`,
-            {
-              cause: error,
-            },
-          );
-        }
-        const delayMs = backoffDelay(attempt, retry);
-        logger.warn('stixBundlePush failed; retrying the bundle', {
-          attempt: attempt + 1,
-          delay_ms: delayMs,
-          error: serializeError(error),
-        });
-        await sleep(delayMs, signal);
-      }
+    // Counted here too: an abort ends the retries without a RetriesExhaustedError.
+    let attempts = 0;
+    try {
+      await withRetry(
+        retry,
+        (attempt) => {
+          attempts = attempt;
+          return api.stixBundlePush(connectorId, body, workId);
+        },
+        {
+          signal,
+          onRetry: (error, attempt, delayMs) => {
+            logger.warn('stixBundlePush failed; retrying the bundle', {
+              attempt,
+              delay_ms: delayMs,
+              error: serializeError(error),
+            });
+          },
+        },
+      );
+    } catch (error) {
+      throw new BundlePushError(`OpenCTI did not accept a bundle after ${attempts} attempts`, {
+        cause: error instanceof RetriesExhaustedError ? error.cause : error,
+      });
     }
   }
 

@@ -191,7 +191,7 @@ async function publishOver(
     exchange: 'amqp.worker.exchange',
     routingKey: 'nowhere',
     logger: silentLogger(),
-    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
     confirmTimeoutMs: 5000,
   });
   const error = await publisher.publishBatch([Buffer.from('{}')]).catch((e: unknown) => e);

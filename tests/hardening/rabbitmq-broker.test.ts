@@ -57,7 +57,7 @@ describe('RabbitMQ refusing and restarting', () => {
       exchange: PUSH_EXCHANGE,
       routingKey,
       logger: logs.logger,
-      retry: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 200 },
+      retry: { attempts: 20, baseDelayMs: 100, maxDelayMs: 200 },
       confirmTimeoutMs: 10_000,
     });
     const bodies = Array.from({ length: 8 }, (_, n) => Buffer.from(JSON.stringify({ n })));
