@@ -1,4 +1,3 @@
-import { base64Length, writeBase64 } from './base64';
 import type { Bundle, StixObject } from '../stix/types';
 
 /**
@@ -29,17 +28,15 @@ export interface SplitBundle {
   objects: [StixObject];
 }
 
-/** Calls `visit` with every id the object references through `*_ref` and `*_refs` properties. */
-function forEachReference(object: StixObject, visit: (id: string) => void): void {
-  // Own keys, as JSON.stringify sees them; ids go straight to `visit`, with no array of them.
-  const fields = object as unknown as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    const value = fields[key];
-    if (key.endsWith('_ref') && typeof value === 'string') visit(value);
+/** The ids the object references through its `*_ref` and `*_refs` properties. */
+function referencedIds(object: StixObject): string[] {
+  return Object.entries(object).flatMap(([key, value]: [string, unknown]) => {
+    if (key.endsWith('_ref') && typeof value === 'string') return [value];
     if (key.endsWith('_refs') && Array.isArray(value)) {
-      for (const id of value) if (typeof id === 'string') visit(id);
+      return value.filter((id): id is string => typeof id === 'string');
     }
-  }
+    return [];
+  });
 }
 
 /** 1 + the depths of the objects it references inside the bundle (references outside count 0). */
@@ -53,10 +50,7 @@ function dependencyDepths(objects: readonly StixObject[]): Map<string, number> {
     const object = byId.get(id);
     if (object === undefined || visiting.has(id)) return 0;
     visiting.add(id);
-    let depth = 1;
-    forEachReference(object, (ref) => {
-      depth += depthOf(ref);
-    });
+    const depth = 1 + referencedIds(object).reduce((sum, ref) => sum + depthOf(ref), 0);
     visiting.delete(id);
     depths.set(id, depth);
     return depth;
@@ -65,28 +59,18 @@ function dependencyDepths(objects: readonly StixObject[]): Map<string, number> {
   return depths;
 }
 
-interface PlacedObject {
-  object: StixObject;
-  depth: number;
-}
-
-/** The bundle's objects stable-sorted by dependency depth (author and markings first). */
-function publishingOrder(bundle: Bundle): PlacedObject[] {
+/** One bundle per object, stable-sorted by dependency depth: author and markings come first. */
+export function splitBundle(bundle: Bundle): SplitBundle[] {
   const depths = dependencyDepths(bundle.objects);
   return bundle.objects
-    .map((object) => ({ object, depth: depths.get(object.id) ?? 1 }))
-    .sort((a, b) => a.depth - b.depth);
-}
-
-/** One bundle per object, in publishing order. */
-export function splitBundle(bundle: Bundle): SplitBundle[] {
-  return publishingOrder(bundle).map(({ object, depth }) => ({
-    type: 'bundle',
-    id: bundle.id,
-    spec_version: '2.1',
-    x_opencti_seq: depth,
-    objects: [object],
-  }));
+    .map((object): SplitBundle => ({
+      type: 'bundle',
+      id: bundle.id,
+      spec_version: '2.1',
+      x_opencti_seq: depths.get(object.id) ?? 1,
+      objects: [object],
+    }))
+    .sort((a, b) => a.x_opencti_seq - b.x_opencti_seq);
 }
 
 export interface MessageContext {
@@ -95,43 +79,30 @@ export interface MessageContext {
 }
 
 /**
- * Where a one-object bundle's JSON is written before its base64 goes into the message body; it
- * is read right away, so one buffer serves every message. Larger objects get a buffer of their own.
- */
-const scratch = Buffer.allocUnsafe(64 * 1024);
-
-/**
- * The serialized message bodies of one bundle, in publishing order: byte for byte what
- * `JSON.stringify` gives for the WorkerMessage and SplitBundle above, but written from templates.
- * Only the STIX object itself goes through JSON.stringify, since every other member is fixed for
- * the bundle and base64 needs no JSON escaping. The one-object bundle is written as UTF-8 into a
- * scratch buffer and its base64 straight into the body: no text of either on the heap. A re-send
+ * The serialized message bodies of one bundle, in publishing order: each the UTF-8 JSON of a
+ * WorkerMessage whose `content` is the base64 of the UTF-8 JSON of its SplitBundle. A re-send
  * after a failure reuses these very bytes.
  */
 export function workerMessageBodies(bundle: Bundle, context: MessageContext): Buffer[] {
-  const splitHead = `{"type":"bundle","id":${JSON.stringify(bundle.id)},"spec_version":"2.1","x_opencti_seq":`;
-  const messageHead = `{"bundle_type":"QUEUE_BUNDLE","applicant_id":${JSON.stringify(context.applicantId)},"action_sequence":`;
-  const workId = context.workId === null ? '' : `,"work_id":${JSON.stringify(context.workId)}`;
-  const messageTail = `","update":false,"draft_id":null${workId}}`;
-  const messageTailBytes = Buffer.byteLength(messageTail);
-  return publishingOrder(bundle).map(({ object, depth }, index) => {
-    const objectHead = `${splitHead}${depth},"objects":[`;
-    const json = JSON.stringify(object);
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const room = 3 * (objectHead.length + json.length) + SPLIT_TAIL.length;
-    const split = room <= scratch.length ? scratch : Buffer.allocUnsafe(room);
-    let splitBytes = split.write(objectHead);
-    splitBytes += split.write(json, splitBytes);
-    splitBytes += split.write(SPLIT_TAIL, splitBytes);
-
-    const head = `${messageHead}${index + 1},"entities_types":[],"content":"`;
-    const headBytes = Buffer.byteLength(head);
-    const body = Buffer.allocUnsafe(headBytes + base64Length(splitBytes) + messageTailBytes);
-    body.write(head);
-    const at = writeBase64(split, splitBytes, body, headBytes);
-    body.write(messageTail, at);
-    return body;
-  });
+  return splitBundle(bundle).map((split, index) =>
+    Buffer.from(JSON.stringify(workerMessage(split, index + 1, context))),
+  );
 }
 
-const SPLIT_TAIL = ']}';
+/** Members in the order pycti writes them; `work_id` only when there is a work. */
+function workerMessage(
+  split: SplitBundle,
+  sequence: number,
+  context: MessageContext,
+): WorkerMessage {
+  return {
+    bundle_type: 'QUEUE_BUNDLE',
+    applicant_id: context.applicantId,
+    action_sequence: sequence,
+    entities_types: [],
+    content: Buffer.from(JSON.stringify(split)).toString('base64'),
+    update: false,
+    draft_id: null,
+    ...(context.workId !== null && { work_id: context.workId }),
+  };
+}

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
-import { isIP, Socket } from 'node:net';
+import { isIP } from 'node:net';
 import amqp, { type ChannelModel, type ConfirmChannel, type SocketOptions } from 'amqplib';
-import { RetriesExhaustedError, withRetry, type RetryPolicy } from '../retry';
-import { afterQueuedIo } from '../io';
 import { serializeError, type Logger } from '../log';
+import { RetriesExhaustedError, withRetry, type RetryPolicy } from '../retry';
 
 export interface BrokerTls {
   ca?: string;
@@ -62,27 +61,28 @@ export class AmqpPublisher {
    */
   async publishBatch(bodies: readonly Buffer[], signal?: AbortSignal): Promise<void> {
     const { retry, logger } = this.options;
-    const attempt = async () => {
-      try {
-        await this.publishOnce(this.channel ?? (await this.openChannel()), bodies, signal);
-      } catch (error) {
-        await this.close();
-        throw error;
-      }
-    };
+    // Counted here too: an abort ends the retries without a RetriesExhaustedError.
+    let attempts = 0;
     try {
-      await withRetry(retry, attempt, {
-        signal,
-        onRetry: (error, failed, delayMs) =>
-          logger.warn('RabbitMQ publish failed; reconnecting to re-send the whole batch', {
-            attempt: failed,
-            delay_ms: delayMs,
-            messages: bodies.length,
-            error: serializeError(error),
-          }),
-      });
+      await withRetry(
+        retry,
+        (attempt) => {
+          attempts = attempt;
+          return this.attempt(bodies, signal);
+        },
+        {
+          signal,
+          onRetry: (error, attempt, delayMs) => {
+            logger.warn('RabbitMQ publish failed; reconnecting to re-send the whole batch', {
+              attempt,
+              delay_ms: delayMs,
+              messages: bodies.length,
+              error: serializeError(error),
+            });
+          },
+        },
+      );
     } catch (error) {
-      const attempts = error instanceof RetriesExhaustedError ? error.attempts : 1;
       throw new PublishError(
         `RabbitMQ did not confirm a batch of ${bodies.length} messages after ${attempts} attempts`,
         { cause: error instanceof RetriesExhaustedError ? error.cause : error },
@@ -97,12 +97,21 @@ export class AmqpPublisher {
     if (connection) await connection.close().catch(() => undefined);
   }
 
+  /** One try at the whole batch; a failed try drops the connection so that the next reconnects. */
+  private async attempt(bodies: readonly Buffer[], signal: AbortSignal | undefined): Promise<void> {
+    try {
+      const channel = this.channel ?? (await this.openChannel());
+      await this.publishOnce(channel, bodies, signal);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
   private async openChannel(): Promise<ConfirmChannel> {
     const { broker, logger } = this.options;
     const tls = broker.tls;
-    // net.connect and tls.connect hand highWaterMark to the socket; amqplib's type leaves it out.
-    const socketOptions: SocketOptions & { highWaterMark: number } = {
-      highWaterMark: SOCKET_HIGH_WATER_MARK,
+    const socketOptions: SocketOptions = {
       timeout: 30_000,
       ...(tls && {
         // SNI carries host names only (RFC 6066); Node warns on stderr when given an IP.
@@ -161,72 +170,58 @@ export class AmqpPublisher {
     const { exchange, routingKey, confirmTimeoutMs } = this.options;
     let returned = 0;
     const onReturn = () => returned++;
-    const stop = new AbortController();
-    const onClose = () => stop.abort(new Error('RabbitMQ channel closed during the batch'));
-    const timer = setTimeout(
-      () => stop.abort(new Error(`RabbitMQ confirms took longer than ${confirmTimeoutMs} ms`)),
-      confirmTimeoutMs,
-    );
-    const stopped = new Promise<never>((_, reject) => {
-      stop.signal.addEventListener('abort', () => reject(stop.signal.reason as Error));
-    });
-    stopped.catch(() => undefined); // observed below; never an unhandled rejection
-    const onAbort = () => stop.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) onAbort();
+    const { interrupted, release } = batchInterruption(channel, confirmTimeoutMs, signal);
     const { onConfirm, confirmed } = batchConfirms(bodies.length);
     channel.on('return', onReturn);
-    channel.once('close', onClose);
-    const uncork = corkSocket(channel);
     try {
       for (const body of bodies) {
-        const hasRoom = channel.publish(exchange, routingKey, body, PUBLISH_OPTIONS, onConfirm);
-        // Honour back-pressure: without it a large run buffers every message in memory. amqplib's
-        // buffer drains only into a socket that may write.
-        if (!hasRoom) {
-          uncork();
-          await Promise.race([once(channel, 'drain'), stopped]);
+        // Honour back-pressure: without it a large run buffers every message in memory.
+        if (!channel.publish(exchange, routingKey, body, PUBLISH_OPTIONS, onConfirm)) {
+          await Promise.race([once(channel, 'drain'), interrupted]);
         }
       }
-      void afterQueuedIo().then(uncork);
-      await Promise.race([confirmed, stopped]);
+      await Promise.race([confirmed, interrupted]);
       if (returned > 0) {
         throw new UnroutableError(
           `RabbitMQ could not route ${returned} of ${bodies.length} messages to ${exchange}/${routingKey}`,
         );
       }
     } finally {
-      uncork();
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      release();
       channel.off('return', onReturn);
-      channel.off('close', onClose);
     }
   }
 }
 
 /**
- * Room in the socket's buffer for a whole corked batch (about 1 MB of 500 indicators). Above it,
- * amqplib stops writing until the socket drains, after the uncork, and the rest of the batch
- * leaves a frame at a time.
+ * Rejects `interrupted` when the batch must be given up: its confirms take longer than
+ * `timeoutMs`, the channel closes, or the caller aborts. `release` stops watching.
  */
-const SOCKET_HIGH_WATER_MARK = 8 * 1024 * 1024;
-
-/**
- * Corks amqplib's socket while a batch is handed over, and returns the function that uncorks it
- * (once, whenever called). amqplib writes each message to the socket on its own, a system call
- * each; corked, the batch leaves in one `writev`. amqplib keeps its socket on the connection's
- * `stream` without declaring it: should a version not, batches go out uncorked, as before.
- */
-function corkSocket(channel: ConfirmChannel): () => void {
-  const { stream } = channel.connection as { stream?: unknown };
-  if (!(stream instanceof Socket)) return () => undefined;
-  stream.cork();
-  let corked = true;
-  return () => {
-    if (corked) stream.uncork();
-    corked = false;
+function batchInterruption(
+  channel: ConfirmChannel,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): { interrupted: Promise<never>; release: () => void } {
+  const stop = new AbortController();
+  const interrupted = new Promise<never>((_, reject) => {
+    stop.signal.addEventListener('abort', () => reject(stop.signal.reason as Error));
+  });
+  interrupted.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  const onClose = () => stop.abort(new Error('RabbitMQ channel closed during the batch'));
+  const onAbort = () => stop.abort(signal?.reason);
+  const timer = setTimeout(
+    () => stop.abort(new Error(`RabbitMQ confirms took longer than ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  channel.once('close', onClose);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  const release = () => {
+    clearTimeout(timer);
+    channel.off('close', onClose);
+    signal?.removeEventListener('abort', onAbort);
   };
+  return { interrupted, release };
 }
 
 /** Persistent like pycti's messages; `mandatory` so that an unroutable message fails the batch. */

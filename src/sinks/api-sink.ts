@@ -26,21 +26,29 @@ export class ApiSink implements BundleSink {
 
   private async push(body: string, workId: string | null, signal?: AbortSignal): Promise<void> {
     const { api, connectorId, logger, retry } = this.options;
+    // Counted here too: an abort ends the retries without a RetriesExhaustedError.
+    let attempts = 0;
     try {
-      await withRetry(retry, () => api.stixBundlePush(connectorId, body, workId), {
-        signal,
-        onRetry: (error, attempt, delayMs) =>
-          logger.warn('stixBundlePush failed; retrying the bundle', {
-            attempt,
-            delay_ms: delayMs,
-            error: serializeError(error),
-          }),
-      });
+      await withRetry(
+        retry,
+        (attempt) => {
+          attempts = attempt;
+          return api.stixBundlePush(connectorId, body, workId);
+        },
+        {
+          signal,
+          onRetry: (error, attempt, delayMs) => {
+            logger.warn('stixBundlePush failed; retrying the bundle', {
+              attempt,
+              delay_ms: delayMs,
+              error: serializeError(error),
+            });
+          },
+        },
+      );
     } catch (error) {
-      const attempts = error instanceof RetriesExhaustedError ? error.attempts : 1;
-      const cause = error instanceof RetriesExhaustedError ? error.cause : error;
       throw new BundlePushError(`OpenCTI did not accept a bundle after ${attempts} attempts`, {
-        cause,
+        cause: error instanceof RetriesExhaustedError ? error.cause : error,
       });
     }
   }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { splitBundle, workerMessageBodies, type WorkerMessage } from '../../src/opencti/messages';
+import { splitBundle, workerMessageBodies } from '../../src/opencti/messages';
 import { authorIdentity } from '../../src/stix/author';
 import { buildBundles } from '../../src/stix/batches';
 import { convertRecord } from '../../src/stix/convert';
 import { TLP_MARKING_IDS } from '../../src/stix/markings';
 import type { Indicator } from '../../src/stix/types';
 import { parseRecords } from '../../src/threatstream/schema';
+import { decodeWorkerMessage as decode } from '../support/rabbitmq';
 
 const author = authorIdentity('Anomali ThreatStream');
 
@@ -31,14 +32,6 @@ function indicator(value: string, tlp: string | null): Indicator {
   if (!result.ok) throw new Error(result.detail);
   return result.indicator;
 }
-
-const decode = (body: Buffer) => {
-  const message = JSON.parse(body.toString('utf8')) as WorkerMessage;
-  return {
-    message,
-    bundle: JSON.parse(Buffer.from(message.content, 'base64').toString('utf8')) as unknown,
-  };
-};
 
 describe('worker messages', () => {
   const [bundle] = buildBundles(
@@ -90,9 +83,7 @@ describe('worker messages', () => {
       });
       expect(inner).toEqual(splitBundle(bundle!)[index]);
     });
-    const markings = bodies
-      .map((b) => decode(b).bundle as { objects: { id: string }[] })
-      .map((b) => b.objects[0]!.id);
+    const markings = bodies.map((b) => decode(b).bundle.objects[0].id);
     expect(markings).toContain(TLP_MARKING_IDS.green);
     expect(markings).toContain(TLP_MARKING_IDS.amber);
   });
@@ -108,7 +99,7 @@ describe('worker messages', () => {
   it('keeps non-ASCII text intact through base64', () => {
     const [b] = buildBundles([indicator('bücher.de', null)], author);
     const bodies = workerMessageBodies(b!, { applicantId: null, workId: null });
-    const inner = decode(bodies.at(-1)!).bundle as { objects: Indicator[] };
-    expect(inner.objects[0]!.pattern).toBe("[domain-name:value = 'bücher.de']");
+    const [inner] = decode(bodies.at(-1)!).bundle.objects;
+    expect(inner).toMatchObject({ pattern: "[domain-name:value = 'bücher.de']" });
   });
 });

@@ -100,15 +100,16 @@ export async function drainRaw(queue: string): Promise<Message[]> {
   });
 }
 
-/** Reads every message in a queue as the OpenCTI worker would: JSON envelope, base64 bundle. */
+/** Reads a message body as the OpenCTI worker would: JSON envelope, base64 bundle. */
+export function decodeWorkerMessage(body: Buffer): { message: WorkerMessage; bundle: SplitBundle } {
+  const message = JSON.parse(body.toString('utf8')) as WorkerMessage;
+  const bundle = JSON.parse(Buffer.from(message.content, 'base64').toString('utf8')) as SplitBundle;
+  return { message, bundle };
+}
+
+/** Reads every message in a queue as the OpenCTI worker would. */
 export async function drainQueue(queue: string): Promise<ReceivedMessage[]> {
-  return (await drainRaw(queue)).map((raw) => {
-    const message = JSON.parse(raw.content.toString('utf8')) as WorkerMessage;
-    const bundle = JSON.parse(
-      Buffer.from(message.content, 'base64').toString('utf8'),
-    ) as SplitBundle;
-    return { raw, message, bundle };
-  });
+  return (await drainRaw(queue)).map((raw) => ({ raw, ...decodeWorkerMessage(raw.content) }));
 }
 
 export async function queueDepth(queue: string): Promise<number> {
