@@ -11,7 +11,7 @@ import { buildBundles } from '../../src/stix/batches';
 import { convertRecord } from '../../src/stix/convert';
 import type { Bundle, Indicator } from '../../src/stix/types';
 import { parseRecords } from '../../src/threatstream/schema';
-import { recordAt } from '../../src/threatstream/simulator';
+import { recordAt } from '../../stand-ins/threatstream/simulator';
 
 /**
  * Message bodies are written from templates for speed; these tests hold them to the bytes that

@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from './config';
-import type { RunSummary } from './connector/summary';
-import { dryRun } from './dryrun/dry-run';
-import { createLogger } from './log';
-import type { IocType } from './threatstream/client';
-import { startSimulator } from './threatstream/simulator';
+import { loadConfig } from '../src/config';
+import type { RunSummary } from '../src/connector/summary';
+import { dryRun } from '../src/dryrun/dry-run';
+import { createLogger } from '../src/log';
+import type { IocType } from '../src/threatstream/client';
+import { startSimulator } from '../stand-ins/threatstream/simulator';
 
 /**
  * `npm run demo`: a dry run against the built-in ThreatStream simulator. No credentials, no
