@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier/flat';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'coverage/', 'demo-output/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/', 'dist-tools/', 'coverage/', 'demo-output/', '**/*.js', '**/*.mjs'] },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

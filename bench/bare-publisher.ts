@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import amqp from 'amqplib';
-import { BROKER, PUSH_EXCHANGE } from '../tests/support/rabbitmq';
+import { BROKER, PUSH_EXCHANGE } from '../stand-ins/rabbitmq/broker';
 
 export interface BarePublish {
   messages: number;

@@ -64,7 +64,7 @@ export function formatSelfTime(title: string, rows: readonly SelfTime[], limit: 
   return [title, ...lines].join('\n');
 }
 
-/** `node dist-bench/bench/cpu-profile.js <file.cpuprofile> [rows]` */
+/** `node dist-tools/bench/cpu-profile.js <file.cpuprofile> [rows]` */
 if (require.main === module) {
   const [file, rows = '30'] = process.argv.slice(2);
   if (file === undefined) {

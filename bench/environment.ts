@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { importStartAt, loadConfig } from '../src/config';
 import { runSettings } from '../src/connector/settings';
-import { OpenCtiStub } from '../tests/support/opencti-stub';
-import { BROKER, declarePushQueue, deleteQueue, type PushQueue } from '../tests/support/rabbitmq';
+import { OpenCtiStub } from '../stand-ins/opencti/stub';
+import {
+  BROKER,
+  declarePushQueue,
+  deleteQueue,
+  type PushQueue,
+} from '../stand-ins/rabbitmq/broker';
 import { fetchBare, type BareFetch } from './bare-fetch';
 import { SimulatorThread } from './simulator-thread';
 

@@ -12,14 +12,13 @@
  *   --cpu-prof / BENCH_CPU_PROF=1             one more import under --cpu-prof, self time printed
  */
 
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { runSettings } from '../src/connector/settings';
-import { OPENCTI_SUBSET_SDL } from '../tests/support/opencti-stub';
-import { declarePushQueue, deleteQueue, queueDepth } from '../tests/support/rabbitmq';
+import { declarePushQueue, deleteQueue, queueDepth } from '../stand-ins/rabbitmq/broker';
 import type { BareFetch } from './bare-fetch';
 import { brokerVersion, publishBare, type BarePublish } from './bare-publisher';
 import { formatSelfTime, summariseSelfTime } from './cpu-profile';
@@ -35,7 +34,7 @@ import { decimal, formatTable, integer, megabytes, seconds, type Row } from './r
 import { coldStartBatches } from './worker-bodies';
 
 const REPOSITORY = path.resolve(__dirname, '..', '..');
-const PROFILE_DIR = path.join(REPOSITORY, 'dist-bench', 'profiles');
+const PROFILE_DIR = path.join(REPOSITORY, 'dist-tools', 'profiles');
 const LATENCY_MS = 300;
 /** Throughput is the best of this many alternated runs: other work on a small machine only slows a run down. */
 const ROUNDS = 2;
@@ -226,12 +225,6 @@ async function throughputRounds(total: number): Promise<Throughput> {
 async function main(): Promise<void> {
   const options = readOptions();
   const began = performance.now();
-  // The OpenCTI stand-in reads its schema next to its compiled file.
-  mkdirSync(path.dirname(OPENCTI_SUBSET_SDL), { recursive: true });
-  copyFileSync(
-    path.join(REPOSITORY, 'tests', 'opencti', path.basename(OPENCTI_SUBSET_SDL)),
-    OPENCTI_SUBSET_SDL,
-  );
   const rabbitmq = await brokerVersion();
 
   // Throughput and API efficiency, beside the broker's own limit.

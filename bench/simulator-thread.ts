@@ -6,7 +6,7 @@
 
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { startSimulator, type SimulatorOptions } from '../src/threatstream/simulator';
+import { startSimulator, type SimulatorOptions } from '../stand-ins/threatstream/simulator';
 
 export interface SimulatorThreadOptions {
   username: string;

@@ -5,7 +5,7 @@ import { convertRecord } from '../src/stix/convert';
 import type { Indicator } from '../src/stix/types';
 import { parseRecords } from '../src/threatstream/schema';
 import { WIRE_TYPE } from '../src/threatstream/query';
-import { expectedRecords } from '../src/threatstream/simulator';
+import { expectedRecords } from '../stand-ins/threatstream/simulator';
 
 /**
  * The message bodies a cold-start run over the first `total` simulated records publishes, batch

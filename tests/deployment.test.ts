@@ -647,6 +647,31 @@ describe('Dockerfile', () => {
     expect(buildArgs).not.toMatch(/TOKEN|KEY|PASS|SECRET/i);
   });
 
+  it('ships the connector alone: neither the stand-ins, the demo, the benchmark nor the tests', () => {
+    // The source operands of every COPY: all its words but the options and the destination.
+    const sources = stages
+      .flatMap((stage) => args(stage, 'COPY'))
+      .flatMap((copy) =>
+        copy
+          .split(/\s+/)
+          .filter((word) => !word.startsWith('--'))
+          .slice(0, -1),
+      );
+    const wholeContextOrTools = /^(\.\/?$|(\.\/)?(stand-ins|demo|bench|tests)(\/|$))/;
+    expect(sources).toContain('src');
+    expect(sources.filter((source) => wholeContextOrTools.test(source))).toEqual([]);
+    // With rootDir src, an import from outside src/ fails the image build.
+    const build = JSON.parse(read('tsconfig.build.json')) as {
+      compilerOptions: { rootDir: string };
+      include: string[];
+    };
+    expect(build.compilerOptions.rootDir).toBe('src');
+    expect(build.include).toEqual(['src']);
+    expect(read('.dockerignore').split('\n')).toEqual(
+      expect.arrayContaining(['stand-ins', 'demo', 'bench']),
+    );
+  });
+
   it('keeps local configuration, secrets and build output out of the build context', () => {
     const ignored = read('.dockerignore')
       .split('\n')

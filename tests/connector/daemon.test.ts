@@ -121,7 +121,7 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
     const live = expectedIndicatorIds(1400, ['ip', 'url'], true, cursors);
     // Deactivations come back only for indicators OpenCTI holds.
     const changed = [...expectedIndicatorIds(1400, ['ip', 'url'], false, cursors)];
-    const revoked = changed.filter((id) => !live.has(id) && imported.has(id));
+    const revoked = changed.filter((id) => !live.has(id) && imported.has(id as Indicator['id']));
     expect(live.size).toBeGreaterThan(50);
     expect(indicatorIds(await drainQueue(world.push.queue))).toEqual(
       new Set([...live, ...revoked]),

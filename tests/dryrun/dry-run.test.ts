@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config';
 import { dryRun } from '../../src/dryrun/dry-run';
 import { FileStateStore, StateFileError } from '../../src/dryrun/file-state';
 import { bundleSchema } from '../../src/stix/types';
-import { startSimulator, type ThreatStreamSimulator } from '../../src/threatstream/simulator';
+import { startSimulator, type ThreatStreamSimulator } from '../../stand-ins/threatstream/simulator';
 import { captureLogs } from '../support/capture';
 import {
   API_KEY,

@@ -19,10 +19,9 @@ import {
   PUSH_EXCHANGE,
   declarePushQueue,
   deleteQueue,
-  drainQueue,
-  drainRaw,
   queueDepth,
-} from '../support/rabbitmq';
+} from '../../stand-ins/rabbitmq/broker';
+import { drainQueue, drainRaw } from '../support/rabbitmq';
 import { sleep } from '../support/wait';
 
 /**

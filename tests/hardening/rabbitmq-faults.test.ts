@@ -9,12 +9,8 @@ import {
   union,
 } from '../support/import-expectations';
 import { startConnector, waitForLog } from '../support/in-process-daemon';
-import {
-  closeBrokerConnectionsOf,
-  declarePushQueue,
-  deleteQueue,
-  drainQueue,
-} from '../support/rabbitmq';
+import { declarePushQueue, deleteQueue } from '../../stand-ins/rabbitmq/broker';
+import { closeBrokerConnectionsOf, drainQueue } from '../support/rabbitmq';
 import { sleep, waitUntil } from '../support/wait';
 
 /**

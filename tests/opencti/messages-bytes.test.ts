@@ -6,7 +6,7 @@ import { buildBundles } from '../../src/stix/batches';
 import { convertRecord } from '../../src/stix/convert';
 import type { Bundle, Indicator } from '../../src/stix/types';
 import { parseRecords } from '../../src/threatstream/schema';
-import { recordAt } from '../../src/threatstream/simulator';
+import { recordAt } from '../../stand-ins/threatstream/simulator';
 import { decodeWorkerMessage } from '../support/rabbitmq';
 
 /**

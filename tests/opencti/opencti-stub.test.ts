@@ -8,7 +8,7 @@ import {
 } from '../../src/opencti/api';
 import { silentLogger } from '../../src/log';
 import { CONNECTOR_ID, registerInput } from '../support/opencti-fixtures';
-import { OpenCtiStub } from '../support/opencti-stub';
+import { OpenCtiStub } from '../../stand-ins/opencti/stub';
 
 const TOKEN = 'stub-test-token-0123';
 

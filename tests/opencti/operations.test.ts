@@ -8,7 +8,7 @@ import {
 import { OpenCtiApi, type ConnectorInfo, type RegisterInput } from '../../src/opencti/api';
 import { ALL_OPERATIONS, REGISTER_CONNECTOR } from '../../src/opencti/operations';
 import { silentLogger } from '../../src/log';
-import { loadOpenCtiSchema, OpenCtiStub } from '../support/opencti-stub';
+import { loadOpenCtiSchema, OpenCtiStub } from '../../stand-ins/opencti/stub';
 
 const schema = loadOpenCtiSchema();
 

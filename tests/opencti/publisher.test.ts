@@ -8,11 +8,10 @@ import { captureLogs } from '../support/capture';
 import {
   BROKER,
   PUSH_EXCHANGE,
-  closeBrokerConnectionsOf,
   declarePushQueue,
   deleteQueue,
-  drainRaw,
-} from '../support/rabbitmq';
+} from '../../stand-ins/rabbitmq/broker';
+import { closeBrokerConnectionsOf, drainRaw } from '../support/rabbitmq';
 
 const bodies = (n: number, size = 200) =>
   Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify({ n: i, pad: 'x'.repeat(size) })));

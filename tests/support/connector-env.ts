@@ -9,9 +9,9 @@ import {
   expectedRecords,
   startSimulator,
   type ThreatStreamSimulator,
-} from '../../src/threatstream/simulator';
-import { OpenCtiStub } from './opencti-stub';
-import { declarePushQueue, deleteQueue, type PushQueue } from './rabbitmq';
+} from '../../stand-ins/threatstream/simulator';
+import { OpenCtiStub } from '../../stand-ins/opencti/stub';
+import { declarePushQueue, deleteQueue, type PushQueue } from '../../stand-ins/rabbitmq/broker';
 
 export const TOKEN = 'opencti-token-2c9f5a7e-1d3b';
 export const API_KEY = 'ts-api-key-9f8e7d6c5b4a';

@@ -1,7 +1,7 @@
 import { stixObjectSchema } from '../../src/stix/types';
 import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import { expectedIndicatorIds, lastUpdateId } from './connector-env';
-import type { OpenCtiStub } from './opencti-stub';
+import type { OpenCtiStub } from '../../stand-ins/opencti/stub';
 import type { ReceivedMessage } from './rabbitmq';
 
 /**

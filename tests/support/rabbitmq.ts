@@ -1,62 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import amqp, { type ChannelModel, type Message } from 'amqplib';
-import type { BrokerSettings } from '../../src/opencti/publisher';
+import type { Message } from 'amqplib';
 import type { WorkerMessage, SplitBundle } from '../../src/opencti/messages';
-
-/** The real broker the tests publish to; CI starts it. */
-export const BROKER: BrokerSettings = {
-  hostname: '127.0.0.1',
-  port: 5672,
-  username: 'guest',
-  password: 'guest',
-  vhost: '/',
-};
-
-export const PUSH_EXCHANGE = 'amqp.worker.exchange';
-
-export interface PushQueue {
-  connectorId: string;
-  queue: string;
-  routingKey: string;
-}
-
-async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>): Promise<T> {
-  const connection: ChannelModel = await amqp.connect(BROKER);
-  try {
-    const channel = await connection.createChannel();
-    return await fn(channel);
-  } finally {
-    await connection.close();
-  }
-}
-
-/**
- * Declares the connector's push queue the way OpenCTI does at registration and on every ping.
- * With `maxLength`, the queue refuses what goes beyond it: the broker nacks those messages.
- */
-export async function declarePushQueue(
-  connectorId: string = randomUUID(),
-  options: { maxLength?: number } = {},
-): Promise<PushQueue> {
-  const queue = `push_${connectorId}`;
-  const routingKey = `push_routing_${connectorId}`;
-  const limit =
-    options.maxLength === undefined
-      ? {}
-      : { arguments: { 'x-max-length': options.maxLength, 'x-overflow': 'reject-publish' } };
-  await withChannel(async (channel) => {
-    await channel.assertExchange(PUSH_EXCHANGE, 'direct', { durable: true });
-    await channel.assertQueue(queue, { durable: true, ...limit });
-    await channel.bindQueue(queue, PUSH_EXCHANGE, routingKey);
-  });
-  return { connectorId, queue, routingKey };
-}
-
-export async function deleteQueue(queue: string): Promise<void> {
-  await withChannel((channel) => channel.deleteQueue(queue));
-}
+import { BROKER, withChannel } from '../../stand-ins/rabbitmq/broker';
 
 export interface ReceivedMessage {
   raw: Message;
@@ -110,10 +56,6 @@ export function decodeWorkerMessage(body: Buffer): { message: WorkerMessage; bun
 /** Reads every message in a queue as the OpenCTI worker would. */
 export async function drainQueue(queue: string): Promise<ReceivedMessage[]> {
   return (await drainRaw(queue)).map((raw) => ({ raw, ...decodeWorkerMessage(raw.content) }));
-}
-
-export async function queueDepth(queue: string): Promise<number> {
-  return withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { FaultHook, SimulatorResponse } from '../../src/threatstream/simulator';
+import type { FaultHook, SimulatorResponse } from '../../stand-ins/threatstream/simulator';
 
 export type Fault = SimulatorResponse | 'reset' | 'hang';
 

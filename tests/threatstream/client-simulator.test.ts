@@ -13,7 +13,7 @@ import {
   startSimulator,
   type ThreatStreamSimulator,
   type ThreatStreamType,
-} from '../../src/threatstream/simulator';
+} from '../../stand-ins/threatstream/simulator';
 import { collectPages, recordingSleep } from '../support/threatstream-fixtures';
 
 /** The client against the real simulator over loopback: wire format, sockets and all. */

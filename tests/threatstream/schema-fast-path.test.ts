@@ -6,7 +6,7 @@ import {
   parseRecords,
   parseUsualRecord,
 } from '../../src/threatstream/schema';
-import { recordAt } from '../../src/threatstream/simulator';
+import { recordAt } from '../../stand-ins/threatstream/simulator';
 
 /**
  * parseRecords reads records in ThreatStream's usual shape by hand and leaves everything else to

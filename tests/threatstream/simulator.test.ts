@@ -9,7 +9,7 @@ import {
   updateIdAt,
   type SimulatedRecord,
   type ThreatStreamSimulator,
-} from '../../src/threatstream/simulator';
+} from '../../stand-ins/threatstream/simulator';
 
 const USERNAME = 'sim@example.org';
 const API_KEY = 'sim-key-0123456789abcdef';

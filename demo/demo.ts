@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from './config';
-import type { RunObserver } from './connector/observer';
-import { RunSummary } from './connector/summary';
-import { dryRun } from './dryrun/dry-run';
-import { createLogger } from './log';
-import { startSimulator } from './threatstream/simulator';
+import { loadConfig } from '../src/config';
+import type { RunObserver } from '../src/connector/observer';
+import { RunSummary } from '../src/connector/summary';
+import { dryRun } from '../src/dryrun/dry-run';
+import { createLogger } from '../src/log';
+import { startSimulator } from '../stand-ins/threatstream/simulator';
 
 /**
  * `npm run demo`: a dry run against the built-in ThreatStream simulator. No credentials, no

@@ -7,15 +7,15 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SimulatedFeed, type FeedPage, type FeedQuery, type RecordPatch } from './simulated-feed';
+import { SimulatedFeed, type FeedPage, type FeedQuery, type RecordPatch } from './feed';
 import {
   THREATSTREAM_TYPES,
   type FeedOptions,
   type SimulatedRecord,
   type ThreatStreamType,
-} from './simulated-records';
+} from './records';
 
-export { expectedRecords, type RecordPatch } from './simulated-feed';
+export { expectedRecords, type RecordPatch } from './feed';
 export {
   DEFAULT_START_TIME,
   RECORD_INTERVAL_MS,
@@ -26,7 +26,7 @@ export {
   type FeedOptions,
   type SimulatedRecord,
   type ThreatStreamType,
-} from './simulated-records';
+} from './records';
 
 export interface SimulatorOptions extends FeedOptions {
   username: string;

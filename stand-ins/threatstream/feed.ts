@@ -11,7 +11,7 @@ import {
   type FeedOptions,
   type SimulatedRecord,
   type ThreatStreamType,
-} from './simulated-records';
+} from './records';
 
 /** A parsed intelligence query, in the simulator's terms. */
 export interface FeedQuery {

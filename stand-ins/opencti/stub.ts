@@ -21,17 +21,13 @@ import type { ConnectorInfo } from '../../src/opencti/api';
 /**
  * A local stand-in for the OpenCTI 6.8 GraphQL API, served over real HTTP on 127.0.0.1 so that a
  * daemon running as a child process can use it too. Every request is checked against the schema
- * subset in tests/opencti/opencti-6.8-subset.graphql; anything the real platform would reject is
+ * subset in opencti-6.8-subset.graphql beside this file; anything the real platform would reject is
  * answered the way Apollo answers it and recorded in `violations`. Answers are produced by
  * graphql-js `execute`, so their shape is the schema's.
  */
 
-export const OPENCTI_SUBSET_SDL = path.join(
-  __dirname,
-  '..',
-  'opencti',
-  'opencti-6.8-subset.graphql',
-);
+/** The tools build copies it next to the compiled file (package.json, build:tools). */
+const OPENCTI_SUBSET_SDL = path.join(__dirname, 'opencti-6.8-subset.graphql');
 
 const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
