@@ -61,17 +61,20 @@ export function idsThroughCursors(total: number, cursors: Cursors): Set<string> 
 
 /**
  * Everything an import of `types` must deliver when its last run resumed from `resumedFrom`:
- * the cold start's active records, plus every record of any status above a resumed cursor
- * (an incremental pass asks for all statuses, so that deactivations arrive).
+ * the cold start's active records, plus the deactivations above a resumed cursor (an
+ * incremental pass asks for all statuses) of the indicators OpenCTI `held`.
  */
 export function expectedIds(
   total: number,
   types: readonly IocType[],
   resumedFrom: Cursors = {},
+  held: ReadonlySet<string> = new Set(),
 ): Set<string> {
   const ids = expectedIndicatorIds(total, types, true);
   for (const [type, cursor] of Object.entries(resumedFrom) as [IocType, string][]) {
-    for (const id of expectedIndicatorIds(total, [type], false, { [type]: cursor })) ids.add(id);
+    for (const id of expectedIndicatorIds(total, [type], false, { [type]: cursor })) {
+      if (held.has(id)) ids.add(id);
+    }
   }
   return ids;
 }
