@@ -230,5 +230,11 @@ function createSink(
     retry: RETRY_POLICIES.brokerBatch,
     confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
   });
-  return new AmqpSink({ publisher, api, applicantId: registration.connectorUserId, logger });
+  return new AmqpSink({
+    publisher,
+    api,
+    applicantId: registration.connectorUserId,
+    maxMessageBytes: config.mq.max_message_mb * 1024 * 1024,
+    logger,
+  });
 }
