@@ -21,6 +21,7 @@ import { Works } from './opencti/works';
 import { RETRY_POLICIES, withRetry } from './retry';
 import { AmqpSink } from './sinks/amqp-sink';
 import { ApiSink } from './sinks/api-sink';
+import { RefreshingSink } from './sinks/refreshing-sink';
 import type { BundleSink } from './sinks/sink';
 
 const PING_INTERVAL_MS = 40_000;
@@ -73,26 +74,32 @@ async function registerThenSchedule(
   { metrics, status }: Observability,
 ): Promise<number> {
   const api = openCtiApi(config, logger);
-  let registration: Registration;
-  try {
-    registration = await register(api, {
+  const registerNow = async () => {
+    const registration = await register(api, {
       connector: config.connector,
       logger,
       signal: signals.stop,
       reachable: (ok) => (status.openCtiReachable = ok),
     });
+    secrets.push(registration.config.connection.pass);
+    return registration;
+  };
+  let registration: Registration;
+  try {
+    registration = await registerNow();
   } catch (error) {
     if (signals.stop.aborted) return 0;
     logger.error('Cannot start', { error: serializeError(error) });
     return 1;
   }
-  secrets.push(registration.config.connection.pass);
   const heartbeat = startHeartbeat(config, api, registration, logger, (ok) => {
     metrics.pinged(ok);
     status.openCtiReachable = ok;
   });
   status.cursors = () => heartbeat.load().state.cursors;
-  const sink = createSink(config, api, registration, logger);
+  // A run that fails on the broker re-registers before the next one, to learn a changed address.
+  const reopen = async () => createSink(config, api, await registerNow(), logger);
+  const sink = new RefreshingSink(createSink(config, api, registration, logger), reopen);
   try {
     return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, status });
   } finally {
