@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { IocType } from '../src/threatstream/client';
+import type { IocType } from '../src/ioc-types';
 import { buildPageParams } from '../src/threatstream/query';
 
 export interface BareFetch {

@@ -4,7 +4,7 @@ import { DateTime, Duration } from 'luxon';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LogLevel } from './log';
-import { IOC_TYPES, type IocType } from './threatstream/client';
+import { IOC_TYPES, type IocType } from './ioc-types';
 import { parseTlp, type Tlp } from './stix/markings';
 
 /**

@@ -4,7 +4,7 @@ import { loadConfig } from './config';
 import type { RunSummary } from './connector/summary';
 import { dryRun } from './dryrun/dry-run';
 import { createLogger } from './log';
-import type { IocType } from './threatstream/client';
+import type { IocType } from './ioc-types';
 import { startSimulator } from './threatstream/simulator';
 
 /**

@@ -6,9 +6,9 @@ import type { BundleSink } from '../sinks/sink';
 import { buildBundles } from '../stix/batches';
 import { convertRecord, type ConvertOptions } from '../stix/convert';
 import type { Indicator } from '../stix/types';
+import type { IocType } from '../ioc-types';
 import {
   ThreatStreamRequestError,
-  type IocType,
   type Page,
   type PageQuery,
   type ThreatStreamClient,

@@ -1,5 +1,5 @@
 import type { StixObject } from '../stix/types';
-import type { IocType } from '../threatstream/client';
+import type { IocType } from '../ioc-types';
 
 export type RunOutcome = 'running' | 'completed' | 'stopped' | 'reset' | 'failed';
 

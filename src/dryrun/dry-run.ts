@@ -4,7 +4,7 @@ import { runOnce, type RunSignals } from '../connector/run';
 import type { RunSummary } from '../connector/summary';
 import { runSettings, threatStreamClient } from '../daemon';
 import type { Logger } from '../log';
-import type { IocType } from '../threatstream/client';
+import type { IocType } from '../ioc-types';
 import { DirectorySink } from './directory-sink';
 import { FileStateStore } from './file-state';
 

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunObserver } from '../connector/summary';
 import type { StixObject } from '../stix/types';
-import type { IocType, RequestEvent } from '../threatstream/client';
+import type { IocType } from '../ioc-types';
+import type { RequestEvent } from '../threatstream/client';
 
 export type ConnectorRunState = 'idle' | 'running' | 'stopped';
 const RUN_STATES: readonly ConnectorRunState[] = ['idle', 'running', 'stopped'];

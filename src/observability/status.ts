@@ -1,5 +1,5 @@
 import type { RunSummary } from '../connector/summary';
-import type { IocType } from '../threatstream/client';
+import type { IocType } from '../ioc-types';
 
 export interface Health {
   ok: boolean;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IOC_TYPES, type IocType } from '../threatstream/client';
+import { IOC_TYPES, type IocType } from '../ioc-types';
 
 /**
  * The connector's state as stored by OpenCTI: one ThreatStream `update_id` cursor per IOC type,

@@ -9,7 +9,7 @@ import type { IntelligenceRecord, RejectedRecord } from './schema';
 import { ThreatStreamTransport, type IntelligenceEnvelope, type RequestStatus } from './transport';
 
 export { ThreatStreamAuthError, ThreatStreamRequestError } from './errors';
-export { IOC_TYPES, type IocType, type PageQuery } from './query';
+export type { PageQuery } from './query';
 
 export interface RequestEvent {
   durationMs: number;

@@ -1,7 +1,6 @@
 /** Builds the query string of one intelligence page request, using documented double-underscore lookups only. */
 
-export const IOC_TYPES = ['ip', 'ipv6', 'domain', 'url', 'email', 'hash', 'string'] as const;
-export type IocType = (typeof IOC_TYPES)[number];
+import type { IocType } from '../ioc-types';
 
 /** ThreatStream files every hash under `type=md5`; `subtype` says which algorithm. */
 export const WIRE_TYPE = {

@@ -4,12 +4,8 @@ import type { ConnectorState, StateStore } from '../../src/opencti/state';
 import type { BundleSink } from '../../src/sinks/sink';
 import { authorIdentity } from '../../src/stix/author';
 import type { Bundle } from '../../src/stix/types';
-import {
-  ThreatStreamRequestError,
-  type IocType,
-  type Page,
-  type PageQuery,
-} from '../../src/threatstream/client';
+import type { IocType } from '../../src/ioc-types';
+import { ThreatStreamRequestError, type Page, type PageQuery } from '../../src/threatstream/client';
 import { parseRecords } from '../../src/threatstream/schema';
 import { captureLogs } from '../support/capture';
 import { waitUntil } from '../support/wait';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config';
 import { convertRecord } from '../../src/stix/convert';
 import { authorIdentity } from '../../src/stix/author';
-import type { IocType } from '../../src/threatstream/client';
+import type { IocType } from '../../src/ioc-types';
 import { WIRE_TYPE } from '../../src/threatstream/query';
 import { parseRecords } from '../../src/threatstream/schema';
 import {

@@ -1,5 +1,5 @@
 import { stixObjectSchema } from '../../src/stix/types';
-import { IOC_TYPES, type IocType } from '../../src/threatstream/client';
+import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import { expectedIndicatorIds, lastUpdateId } from './connector-env';
 import type { OpenCtiStub } from './opencti-stub';
 import type { ReceivedMessage } from './rabbitmq';

@@ -1,9 +1,8 @@
 import { silentLogger } from '../../src/log';
+import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import {
-  IOC_TYPES,
   ThreatStreamAuthError,
   ThreatStreamClient,
-  type IocType,
   type Page,
   type PageQuery,
   type ThreatStreamClientOptions,
