@@ -1,4 +1,5 @@
 import { silentLogger } from '../../src/log';
+import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import {
   ThreatStreamAuthError,
   ThreatStreamClient,
