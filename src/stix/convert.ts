@@ -55,7 +55,7 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
       detail: `status ${quoted(record.status)} is not active, inactive or falsepos`,
     };
   }
-  const validity = validityOf(record, revoked);
+  const validity = validityOf(record, revoked, options);
   if (!validity.ok) return validity;
   const indicator = indicatorOf(record, observable, validity, options);
   return { ok: true, indicator, revoked };
@@ -72,7 +72,11 @@ interface Validity {
   revoked: boolean;
 }
 
-function validityOf(record: IntelligenceRecord, revoked: boolean): Validity | Skip {
+function validityOf(
+  record: IntelligenceRecord,
+  revoked: boolean,
+  options: ConvertOptions,
+): Validity | Skip {
   const created = parseTimestamp(record.created_ts);
   if (created === undefined) return invalidTimestamp('created_ts', record.created_ts);
   const reportedModified = parseTimestamp(record.modified_ts);

@@ -7,7 +7,6 @@ import {
   type PageQuery,
   type ThreatStreamClientOptions,
 } from '../../src/threatstream/client';
-import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import {
   expectedRecords,
   modifiedAt,

@@ -7,7 +7,7 @@ import {
   readUpdateId,
   type IntelligenceRecord,
 } from '../../src/threatstream/schema';
-import { recordAt } from '../../src/threatstream/simulator';
+import { recordAt } from '../../stand-ins/threatstream/simulator';
 
 /** Keys in order and values, recursively, with undefined kept apart from a missing key. */
 function layout(value: unknown): unknown {
