@@ -19,6 +19,8 @@ export interface RunObserver {
   queueChecked?(sizeMb: number, buffering: boolean): void;
   fetched?(type: IocType, records: number): void;
   skipped?(type: IocType, reason: string): void;
+  /** A record's description or labels were cut to their bounds. */
+  truncated?(type: IocType): void;
   /** Revocations sent although OpenCTI could not say whether it holds their indicators. */
   revokedUnverified?(type: IocType, count: number): void;
   delivered?(type: IocType, objects: readonly StixObject[], messages: number): void;
@@ -35,6 +37,7 @@ export function everyObserver(observers: readonly RunObserver[]): Required<RunOb
       observers.forEach((o) => o.queueChecked?.(sizeMb, buffering)),
     fetched: (type, records) => observers.forEach((o) => o.fetched?.(type, records)),
     skipped: (type, reason) => observers.forEach((o) => o.skipped?.(type, reason)),
+    truncated: (type) => observers.forEach((o) => o.truncated?.(type)),
     revokedUnverified: (type, count) =>
       observers.forEach((o) => o.revokedUnverified?.(type, count)),
     delivered: (type, objects, messages) =>

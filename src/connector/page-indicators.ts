@@ -5,7 +5,7 @@ import type { Indicator } from '../stix/types';
 import type { Page } from '../threatstream/client';
 import type { RunObserver } from './observer';
 
-type Tracker = Required<Pick<RunObserver, 'fetched' | 'skipped'>>;
+type Tracker = Required<Pick<RunObserver, 'fetched' | 'skipped' | 'truncated'>>;
 
 /**
  * The indicators of a page's records. Every record is counted as fetched; a record that cannot
@@ -33,6 +33,7 @@ export function indicatorsOf(
   for (const record of page.records) {
     const result = convertRecord(record, options);
     if (result.ok) {
+      if (result.truncated) track.truncated(type);
       const updateId = BigInt(record.update_id);
       const seen = newest.get(result.indicator.id);
       if (!seen || seen.updateId < updateId) {

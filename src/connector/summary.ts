@@ -11,6 +11,8 @@ export interface TypeCounts {
   /** Revocations sent although OpenCTI could not say whether it holds the indicator. */
   revoked_unverified: number;
   skipped: number;
+  /** Records whose description or labels were cut to their bounds. */
+  truncated: number;
   pages: number;
 }
 
@@ -20,6 +22,7 @@ const zero = (): TypeCounts => ({
   revoked: 0,
   revoked_unverified: 0,
   skipped: 0,
+  truncated: 0,
   pages: 0,
 });
 
@@ -46,6 +49,10 @@ export class RunSummary implements RunObserver {
   skipped(type: IocType, reason: string): void {
     this.counts(type).skipped++;
     this.skippedByReason[reason] = (this.skippedByReason[reason] ?? 0) + 1;
+  }
+
+  truncated(type: IocType): void {
+    this.counts(type).truncated++;
   }
 
   revokedUnverified(type: IocType, count: number): void {

@@ -44,6 +44,11 @@ export class Metrics implements RunObserver {
     'Revocations sent although OpenCTI could not say whether it holds the indicator',
     ['type'],
   );
+  readonly iocsTruncated = this.counter(
+    'threatstream_iocs_truncated_total',
+    'IOCs whose description or labels were cut to their bounds',
+    ['type'],
+  );
   readonly iocsSkipped = this.counter(
     'threatstream_iocs_skipped_total',
     'IOCs skipped, by reason',
@@ -112,6 +117,10 @@ export class Metrics implements RunObserver {
 
   skipped(type: IocType, reason: string): void {
     this.iocsSkipped.inc({ type, reason });
+  }
+
+  truncated(type: IocType): void {
+    this.iocsTruncated.inc({ type });
   }
 
   revokedUnverified(type: IocType, count: number): void {

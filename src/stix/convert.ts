@@ -18,7 +18,21 @@ export interface ConvertOptions {
   validUntil?: 'expiration' | 'decay';
 }
 
-export type ConvertResult = { ok: true; indicator: Indicator; revoked: boolean } | Skip;
+export type ConvertResult =
+  | {
+      ok: true;
+      indicator: Indicator;
+      revoked: boolean;
+      /** A description or labels over their bounds were cut. */
+      truncated: boolean;
+    }
+  | Skip;
+
+/** Bounds on what one record may put in its indicator, so that no record weighs a message down. */
+export const MAX_DESCRIPTION_LENGTH = 10_000;
+export const MAX_LABELS = 100;
+export const MAX_LABEL_LENGTH = 256;
+const TRUNCATED = ' […]';
 
 const EXTERNAL_SOURCE_NAME = 'Anomali ThreatStream';
 
@@ -57,8 +71,13 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
   }
   const validity = validityOf(record, revoked, options);
   if (!validity.ok) return validity;
-  const indicator = indicatorOf(record, observable, validity, options);
-  return { ok: true, indicator, revoked };
+  const description = descriptionOf(record);
+  const labels = labelsOf(record);
+  const indicator = indicatorOf(record, observable, validity, options, {
+    description: description.text,
+    labels: labels.labels,
+  });
+  return { ok: true, indicator, revoked, truncated: description.truncated || labels.truncated };
 }
 
 type Observable = Extract<ObservableResult, { ok: true }>;
@@ -103,9 +122,8 @@ function indicatorOf(
   observable: Observable,
   { created, modified, validUntil, revoked }: Validity,
   options: ConvertOptions,
+  { description, labels }: { description: string | undefined; labels: string[] },
 ): Indicator {
-  const description = descriptionOf(record);
-  const labels = labelsOf(record);
   const tlp = parseTlp(record.tlp) ?? options.defaultTlp;
   const validFrom = stixTimestamp(created);
   return {
@@ -175,13 +193,23 @@ function scoreOf(record: IntelligenceRecord): number {
   return (severity === undefined ? undefined : SCORE_BY_SEVERITY.get(severity)) ?? DEFAULT_SCORE;
 }
 
-function descriptionOf(record: IntelligenceRecord): string | undefined {
+function descriptionOf(record: IntelligenceRecord): { text?: string; truncated: boolean } {
   const lines = [
     record.description?.trim(),
     prefixed('Detail', record.meta?.detail),
     prefixed('Source', record.source),
   ].filter((line): line is string => line !== undefined && line !== '');
-  return lines.length === 0 ? undefined : lines.join('\n');
+  if (lines.length === 0) return { truncated: false };
+  const text = lines.join('\n');
+  return {
+    text: bounded(text, MAX_DESCRIPTION_LENGTH),
+    truncated: text.length > MAX_DESCRIPTION_LENGTH,
+  };
+}
+
+/** The text cut to `max` characters, marker included, when longer. */
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, max - TRUNCATED.length) + TRUNCATED;
 }
 
 function prefixed(label: string, text: string | null | undefined): string | undefined {
@@ -189,15 +217,25 @@ function prefixed(label: string, text: string | null | undefined): string | unde
   return trimmed ? `${label}: ${trimmed}` : undefined;
 }
 
-/** Tag names, then the itype; trimmed, blanks dropped, first spelling kept among case variants. */
-function labelsOf(record: IntelligenceRecord): string[] {
+/**
+ * Tag names, then the itype; trimmed, blanks dropped, first spelling kept among case variants;
+ * at most MAX_LABELS of at most MAX_LABEL_LENGTH characters. Tags past the bound are not read.
+ */
+function labelsOf(record: IntelligenceRecord): { labels: string[]; truncated: boolean } {
   const labelByKey = new Map<string, string>();
-  for (const candidate of [...(record.tags ?? []).map((tag) => tag?.name), record.itype]) {
+  let truncated = false;
+  const add = (candidate: string | null | undefined) => {
     const label = candidate?.trim();
-    const key = label?.toLowerCase();
-    if (label && key !== undefined && !labelByKey.has(key)) labelByKey.set(key, label);
-  }
-  return [...labelByKey.values()];
+    if (!label || labelByKey.size >= MAX_LABELS) return;
+    truncated ||= label.length > MAX_LABEL_LENGTH;
+    const kept = bounded(label, MAX_LABEL_LENGTH);
+    if (!labelByKey.has(kept.toLowerCase())) labelByKey.set(kept.toLowerCase(), kept);
+  };
+  const tags = record.tags ?? [];
+  let read = 0;
+  for (; read < tags.length && labelByKey.size < MAX_LABELS; read++) add(tags[read]?.name);
+  add(record.itype);
+  return { labels: [...labelByKey.values()], truncated: truncated || read < tags.length };
 }
 
 /**

@@ -27,10 +27,11 @@ function record(updateId: number, overrides: Record<string, unknown> = {}) {
 
 function convert(raws: Record<string, unknown>[]) {
   const { records, rejected } = parseRecords(raws);
-  const counts = { fetched: 0, skipped: [] as string[] };
+  const counts = { fetched: 0, skipped: [] as string[], truncated: 0 };
   const track = {
     fetched: (_type: string, n: number) => void (counts.fetched += n),
     skipped: (_type: string, reason: string) => void counts.skipped.push(reason),
+    truncated: () => void counts.truncated++,
   };
   const page = { records, rejected, cursor: '0', hasMore: false };
   return { indicators: indicatorsOf('ip', page, OPTIONS, track, captureLogs().logger), counts };
@@ -58,5 +59,15 @@ describe('indicatorsOf', () => {
     expect(indicators).toHaveLength(1);
     expect(counts.fetched).toBe(3);
     expect(counts.skipped.sort()).toEqual(['invalid_value', 'malformed_record']);
+  });
+
+  it('counts a record whose description or labels were cut', () => {
+    const tags = Array.from({ length: 300 }, (_, i) => ({ name: `tag-${i}` }));
+    const { indicators, counts } = convert([
+      record(1, { tags }),
+      record(2, { value: '192.0.2.9' }),
+    ]);
+    expect(indicators).toHaveLength(2);
+    expect(counts.truncated).toBe(1);
   });
 });
