@@ -171,7 +171,10 @@ function list<T extends string>(options: {
       }
       return out;
     })
-    .meta({ type: 'string', default: options.default.join(',') });
+    .meta({
+      type: 'string',
+      ...(options.default.length > 0 && { default: options.default.join(',') }),
+    });
 }
 
 const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);

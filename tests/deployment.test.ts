@@ -1,18 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parseDocument } from 'yaml';
+import { SECTIONS, envName, loadConfig } from '../src/config';
 import {
-  ConfigError,
-  SECTIONS,
-  configKeys,
-  envName,
-  loadConfig,
-  secretsOf,
-  type Config,
-} from '../src/config';
+  ENV_NAMES,
+  KEYS,
+  REQUIRED,
+  REQUIRED_FOR_DRY_RUN,
+  SECRETS,
+  VALID,
+  defaults,
+  emptyDir,
+  keyOfEnv,
+  type Env,
+} from './deployment/config-probes';
+import { ROOT, at, isRecord, parseYaml, read, sorted, stringList } from './deployment/files';
 
 /**
  * The deployment files and the README document the configuration schema of src/config.ts. These
@@ -20,53 +24,7 @@ import {
  * the real ones, and the container files sane. All static: no Docker needed.
  */
 
-const ROOT = join(__dirname, '..');
-const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
-
-const KEYS = configKeys();
-const ENV_NAMES = KEYS.map(([section, key]) => envName(section, key));
-const keyOfEnv = new Map(
-  KEYS.map(([section, key]) => [envName(section, key), `${section}.${key}`]),
-);
-
-type Env = Record<string, string | undefined>;
-
-const emptyDir = () => mkdtempSync(join(tmpdir(), 'deployment-'));
-const sorted = (values: Iterable<string>) => [...values].sort();
-
-// ---------------------------------------------------------------- YAML and value helpers
-
-/** Parses YAML strictly: any error or warning fails, and the result is plain data. */
-function parseYaml(file: string): unknown {
-  const document = parseDocument(read(file), { prettyErrors: true, uniqueKeys: true });
-  const problems = [...document.errors, ...document.warnings].map((e) => e.message);
-  if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
-  const data: unknown = document.toJS();
-  return data;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Follows a path of keys through nested mappings, failing with the path if one is missing. */
-function at(value: unknown, ...path: string[]): unknown {
-  let current = value;
-  for (const [i, key] of path.entries()) {
-    if (!isRecord(current) || !(key in current)) {
-      throw new Error(`missing ${path.slice(0, i + 1).join('.')}`);
-    }
-    current = current[key];
-  }
-  return current;
-}
-
-function stringList(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
-    throw new Error(`${what} is not a list of strings`);
-  }
-  return value;
-}
+// ---------------------------------------------------------------- compose and env helpers
 
 /**
  * Docker Compose interpolation, as far as these files use it: $$, $VAR, ${VAR}, ${VAR:-default},
@@ -141,55 +99,6 @@ function markerAbove(lines: string[], index: number): string | undefined {
   }
   return undefined;
 }
-
-// ---------------------------------------------------------------- what the schema says
-
-const VALID: Record<string, string> = {
-  OPENCTI_URL: 'http://opencti:8080',
-  OPENCTI_TOKEN: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924',
-  CONNECTOR_ID: '0f3c2a8e-5b7d-4e1f-9a6c-2d8b4f7e1c3a',
-  ANOMALI_USERNAME: 'analyst@example.com',
-  ANOMALI_API_KEY: 'k3y-0123456789abcdef',
-};
-
-/** The env names loadConfig reports as missing when nothing is set. */
-function requiredNames(env: Env): Set<string> {
-  try {
-    loadConfig(env, emptyDir());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const names = [...error.message.matchAll(/([A-Z0-9_]+): is required/g)];
-    return new Set(names.map((m) => m[1] ?? ''));
-  }
-  return new Set();
-}
-
-const REQUIRED = requiredNames({});
-const REQUIRED_FOR_DRY_RUN = requiredNames({ CONNECTOR_DRY_RUN: 'true' });
-
-/** The configuration with only the required keys set: every other key at its schema default. */
-function defaults(required: Env): Config {
-  return loadConfig(required, emptyDir());
-}
-
-/** Keys whose value secretsOf keeps out of logs: found by probing each key with a marker value. */
-function secretNames(): Set<string> {
-  const base = Object.fromEntries([...REQUIRED].map((name) => [name, VALID[name]]));
-  const secrets = new Set<string>();
-  for (const name of ENV_NAMES) {
-    const probe = `probe-${name.toLowerCase()}`;
-    let config: Config;
-    try {
-      config = loadConfig({ ...base, [name]: probe }, emptyDir());
-    } catch {
-      continue; // not a free-text key
-    }
-    if (secretsOf(config).includes(probe)) secrets.add(name);
-  }
-  return secrets;
-}
-
-const SECRETS = secretNames();
 
 // ---------------------------------------------------------------- the documents
 
