@@ -151,6 +151,7 @@ export async function runDaemon(
 ): Promise<number> {
   const { connector } = config;
   const metrics = new Metrics();
+  metrics.queueThreshold.set(connector.queue_threshold);
   let heartbeat: Heartbeat | undefined;
   const status = new ConnectorStatus(() => heartbeat?.load().state.cursors ?? {});
   // Up before registration, so the container healthcheck can tell "waiting for OpenCTI".
@@ -261,6 +262,7 @@ export async function runDaemon(
           logger,
           onRunStart: () => {
             metrics.runs.inc();
+            metrics.runStarted();
             metrics.setState('running');
             status.running = true;
           },
@@ -268,6 +270,7 @@ export async function runDaemon(
             const now = new Date();
             info.last_run_datetime = isoSeconds(now);
             info.next_run_datetime = nextRunAt ? isoSeconds(nextRunAt) : null;
+            metrics.runEnded(summary?.outcome ?? 'failed');
             metrics.setState('idle');
             status.running = false;
             status.nextRunAt = nextRunAt;

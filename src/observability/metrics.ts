@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunObserver } from '../connector/summary';
+import type { RunObserver, RunOutcome } from '../connector/summary';
 import type { StixObject } from '../stix/types';
 import type { IocType, RequestEvent } from '../threatstream/client';
 
@@ -46,9 +46,18 @@ export class Metrics implements RunObserver {
   readonly cursor = this.gauge('threatstream_cursor', 'Last delivered ThreatStream update_id', [
     'type',
   ]);
+  readonly lastPage = this.gauge(
+    'threatstream_last_page_timestamp_seconds',
+    'When the last page of each IOC type was delivered, for the age of its cursor',
+    ['type'],
+  );
   readonly queueSize = this.gauge(
     'opencti_queue_size_megabytes',
     "Size of the connector's queue in OpenCTI",
+  );
+  readonly queueThreshold = this.gauge(
+    'opencti_queue_threshold_megabytes',
+    'Queue size at which the import pauses (CONNECTOR_QUEUE_THRESHOLD)',
   );
   readonly buffering = this.gauge(
     'opencti_queue_buffering',
@@ -69,9 +78,29 @@ export class Metrics implements RunObserver {
     'threatstream_request_retries_total',
     'ThreatStream requests retried',
   );
+  readonly runDuration = new Histogram({
+    name: 'run_duration_seconds',
+    help: 'Duration of the import runs, by outcome',
+    labelNames: ['outcome'],
+    buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200],
+    registers: [this.registry],
+  });
+  private runStartedAt: Date | undefined;
 
-  constructor() {
+  constructor(private readonly now: () => Date = () => new Date()) {
     this.setState('idle');
+  }
+
+  runStarted(): void {
+    this.runStartedAt = this.now();
+  }
+
+  /** A run that threw ends `failed`; the others with their summary's outcome. */
+  runEnded(outcome: RunOutcome): void {
+    if (this.runStartedAt === undefined) return;
+    const seconds = (this.now().getTime() - this.runStartedAt.getTime()) / 1000;
+    this.runDuration.observe({ outcome }, seconds);
+    this.runStartedAt = undefined;
   }
 
   setState(current: ConnectorRunState): void {
@@ -102,6 +131,7 @@ export class Metrics implements RunObserver {
 
   page(type: IocType, cursor: string): void {
     this.cursor.set({ type }, Number(cursor));
+    this.lastPage.set({ type }, this.now().getTime() / 1000);
   }
 
   request(event: RequestEvent): void {
