@@ -368,6 +368,17 @@ describe('docker-compose.opencti.yml', () => {
     );
   });
 
+  it('runs the same 7.x platform release by default as .env.sample sets and the README names', () => {
+    const { values } = readEnvFile('.env.sample');
+    const version = values.OPENCTI_VERSION ?? '';
+    expect(version).toMatch(/^7\.\d{6}\.\d+$/);
+    for (const service of ['opencti', 'worker']) {
+      const image = String(at(stack, 'services', service, 'image'));
+      expect(interpolate(image, {})).toMatch(new RegExp(`:${version.replace(/\./g, '\\.')}$`));
+    }
+    expect(read('README.md')).toContain(`\`${version}\``);
+  });
+
   it('gets every variable without a default from .env.sample, secrets as ChangeMe', () => {
     const { values, commented } = readEnvFile('.env.sample');
     const needed = new Set([
