@@ -28,7 +28,7 @@ export interface ConfigJsonSchema {
   additionalProperties: true;
 }
 
-export const CONFIG_SCHEMA_ID = 'urn:anomali-threatstream:connector-config';
+const CONFIG_SCHEMA_ID = 'urn:anomali-threatstream:connector-config';
 
 function fieldSchema(section: string, key: string): z.ZodType {
   const sections = configSchema.shape as Record<string, z.ZodObject<Record<string, z.ZodType>>>;
@@ -47,7 +47,7 @@ function keepDeclaredDefault(context: {
 }
 
 /** The variables a deployment must set: the manager runs the connector live, never dry. */
-export function requiredVariables(): string[] {
+function requiredVariables(): string[] {
   return REQUIRED_KEYS.map(({ section, key }) => envName(section, key));
 }
 

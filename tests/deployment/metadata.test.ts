@@ -167,11 +167,10 @@ describe('the config schema says what the configuration does', () => {
   });
 
   it('shows the same default as the README tables', () => {
+    const readme = read('README.md').split('\n');
     for (const [name, property] of properties) {
       if (property.default === undefined) continue;
-      const row = read('README.md')
-        .split('\n')
-        .find((line) => line.includes(`| \`${name}\``));
+      const row = readme.find((line) => line.includes(`| \`${name}\``));
       const cells = (row ?? '').split('|').map((cell) => cell.trim());
       expect({ name, readme: cells[4] }).toEqual({
         name,
