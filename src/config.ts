@@ -5,11 +5,15 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LogLevel } from './log';
 import { IOC_TYPES, type IocType } from './ioc-types';
-import { parseTlp, type Tlp } from './stix/markings';
+import { parseTlp, TLP_LEVELS, type Tlp } from './stix/markings';
 
 /**
  * Configuration from `config.yml` and environment variables, OpenCTI style: the YAML key
  * `section.key` is the env var `SECTION_KEY`, and a set env var wins over the file.
+ *
+ * Every field carries JSON Schema metadata (`.meta()`): the type, default and description of its
+ * environment variable as written, from which `npm run metadata` generates the Integration
+ * Manager's config schema and documentation.
  */
 
 export class ConfigError extends Error {
@@ -42,84 +46,111 @@ function scalarText(value: unknown): string {
 const show = (value: Raw): string => JSON.stringify(value);
 
 function text(defaultValue: string) {
-  return z.unknown().transform((value) => presentText(value) ?? defaultValue);
+  return z
+    .unknown()
+    .transform((value) => presentText(value) ?? defaultValue)
+    .meta({ type: 'string', default: defaultValue });
 }
 
 function optionalText() {
-  return z.unknown().transform((value) => presentText(value));
+  return z
+    .unknown()
+    .transform((value) => presentText(value))
+    .meta({ type: 'string' });
 }
 
 function secret() {
-  return z.unknown().transform((value, ctx) => {
-    const v = presentText(value);
-    if (v === 'ChangeMe') return fail(ctx, 'is still the placeholder "ChangeMe"');
-    return v;
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const v = presentText(value);
+      if (v === 'ChangeMe') return fail(ctx, 'is still the placeholder "ChangeMe"');
+      return v;
+    })
+    .meta({ type: 'string', format: 'password', writeOnly: true });
 }
 
 function optionalBool() {
-  return z.unknown().transform((value, ctx) => {
-    if (typeof value === 'boolean') return value;
-    const v = presentText(value);
-    if (v === undefined) return undefined;
-    if (/^(true|yes)$/i.test(v)) return true;
-    if (/^(false|no)$/i.test(v)) return false;
-    return fail(ctx, `${show(value)} is not a boolean (use true or false)`);
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      if (typeof value === 'boolean') return value;
+      const v = presentText(value);
+      if (v === undefined) return undefined;
+      if (/^(true|yes)$/i.test(v)) return true;
+      if (/^(false|no)$/i.test(v)) return false;
+      return fail(ctx, `${show(value)} is not a boolean (use true or false)`);
+    })
+    .meta({ type: 'boolean' });
 }
 
 function bool(defaultValue: boolean) {
-  return optionalBool().transform((b) => b ?? defaultValue);
+  return optionalBool()
+    .transform((b) => b ?? defaultValue)
+    .meta({ type: 'boolean', default: defaultValue });
 }
 
 function optionalInteger(range: { min: number; max: number }) {
-  return z.unknown().transform((value, ctx) => {
-    const v = presentText(value);
-    if (v === undefined) return undefined;
-    if (!/^-?\d+$/.test(v)) return fail(ctx, `${show(value)} is not a whole number`);
-    const n = Number(v);
-    if (n < range.min || n > range.max) {
-      return fail(ctx, `${v} is out of range (${range.min} to ${range.max})`);
-    }
-    return n;
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const v = presentText(value);
+      if (v === undefined) return undefined;
+      if (!/^-?\d+$/.test(v)) return fail(ctx, `${show(value)} is not a whole number`);
+      const n = Number(v);
+      if (n < range.min || n > range.max) {
+        return fail(ctx, `${v} is out of range (${range.min} to ${range.max})`);
+      }
+      return n;
+    })
+    .meta({ type: 'integer', minimum: range.min, maximum: range.max });
 }
 
 function integer(range: { min: number; max: number; default: number }) {
-  return optionalInteger(range).transform((n) => n ?? range.default);
+  return optionalInteger(range)
+    .transform((n) => n ?? range.default)
+    .meta({ type: 'integer', minimum: range.min, maximum: range.max, default: range.default });
 }
 
 function positiveNumber(defaultValue: number) {
-  return z.unknown().transform((value, ctx) => {
-    const v = presentText(value);
-    if (v === undefined) return defaultValue;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) return fail(ctx, `${show(value)} is not a positive number`);
-    return n;
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const v = presentText(value);
+      if (v === undefined) return defaultValue;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0)
+        return fail(ctx, `${show(value)} is not a positive number`);
+      return n;
+    })
+    .meta({ type: 'number', exclusiveMinimum: 0, default: defaultValue });
 }
 
 function optionalHttpUrl() {
-  return z.unknown().transform((value, ctx) => {
-    const v = presentText(value);
-    if (v === undefined) return undefined;
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      return fail(ctx, `${show(v)} is not a URL (expected http:// or https://…)`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return fail(ctx, `${show(v)} is not an http:// or https:// URL`);
-    }
-    return v.replace(/\/+$/, '');
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const v = presentText(value);
+      if (v === undefined) return undefined;
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        return fail(ctx, `${show(v)} is not a URL (expected http:// or https://…)`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return fail(ctx, `${show(v)} is not an http:// or https:// URL`);
+      }
+      return v.replace(/\/+$/, '');
+    })
+    .meta({ type: 'string', format: 'uri' });
 }
 
 function httpUrl(defaultValue: string) {
   return z
     .preprocess((value) => presentText(value) ?? defaultValue, optionalHttpUrl())
-    .transform((v) => v ?? defaultValue);
+    .transform((v) => v ?? defaultValue)
+    .meta({ type: 'string', format: 'uri', default: defaultValue });
 }
 
 function list<T extends string>(options: {
@@ -127,17 +158,23 @@ function list<T extends string>(options: {
   item: (v: string) => T | undefined;
   what: string;
 }) {
-  return z.unknown().transform((value, ctx) => {
-    if (value === undefined || value === null || value === '') return [...options.default];
-    const items = Array.isArray(value) ? value.map(scalarText) : scalarText(value).split(',');
-    const out: T[] = [];
-    for (const raw of items.map((i) => i.trim()).filter((i) => i !== '')) {
-      const item = options.item(raw);
-      if (item === undefined) return fail(ctx, `${show(raw)} is not ${options.what}`);
-      if (!out.includes(item)) out.push(item);
-    }
-    return out;
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      if (value === undefined || value === null || value === '') return [...options.default];
+      const items = Array.isArray(value) ? value.map(scalarText) : scalarText(value).split(',');
+      const out: T[] = [];
+      for (const raw of items.map((i) => i.trim()).filter((i) => i !== '')) {
+        const item = options.item(raw);
+        if (item === undefined) return fail(ctx, `${show(raw)} is not ${options.what}`);
+        if (!out.includes(item)) out.push(item);
+      }
+      return out;
+    })
+    .meta({
+      type: 'string',
+      ...(options.default.length > 0 && { default: options.default.join(',') }),
+    });
 }
 
 const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);
@@ -151,155 +188,249 @@ function isoDurationMs(v: string): number | undefined {
 }
 
 /** `0` means "run once and exit" as in pycti; anything else must be a positive ISO-8601 duration. */
-const durationPeriod = z.unknown().transform((value, ctx) => {
-  if (value === 0) return 0;
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value * 1000;
-  const v = presentText(value) ?? 'PT1H';
-  if (v === '0') return 0;
-  const ms = isoDurationMs(v);
-  if (ms === undefined) {
-    return fail(
-      ctx,
-      `${show(value)} is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once`,
-    );
-  }
-  return ms;
-});
+const durationPeriod = z
+  .unknown()
+  .transform((value, ctx) => {
+    if (value === 0) return 0;
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value * 1000;
+    const v = presentText(value) ?? 'PT1H';
+    if (v === '0') return 0;
+    const ms = isoDurationMs(v);
+    if (ms === undefined) {
+      return fail(
+        ctx,
+        `${show(value)} is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once`,
+      );
+    }
+    return ms;
+  })
+  .meta({ type: 'string', default: 'PT1H' });
 
 export type ImportStart = { kind: 'ago'; ms: number } | { kind: 'date'; date: Date };
 
-const importStart = z.unknown().transform((value, ctx): ImportStart => {
-  const v = presentText(value instanceof Date ? value.toISOString() : value) ?? 'P30D';
-  const ms = isoDurationMs(v);
-  if (ms !== undefined) return { kind: 'ago', ms };
-  const date = DateTime.fromISO(v, { zone: 'utc' });
-  if (date.isValid && date.year >= 1970 && date.toMillis() <= Date.now()) {
-    return { kind: 'date', date: date.toJSDate() };
-  }
-  return fail(
-    ctx,
-    `${show(value)} is neither an ISO-8601 duration (e.g. P30D) nor a past ISO date`,
-  );
-});
+const importStart = z
+  .unknown()
+  .transform((value, ctx): ImportStart => {
+    const v = presentText(value instanceof Date ? value.toISOString() : value) ?? 'P30D';
+    const ms = isoDurationMs(v);
+    if (ms !== undefined) return { kind: 'ago', ms };
+    const date = DateTime.fromISO(v, { zone: 'utc' });
+    if (date.isValid && date.year >= 1970 && date.toMillis() <= Date.now()) {
+      return { kind: 'date', date: date.toJSDate() };
+    }
+    return fail(
+      ctx,
+      `${show(value)} is neither an ISO-8601 duration (e.g. P30D) nor a past ISO date`,
+    );
+  })
+  .meta({ type: 'string', default: 'P30D' });
 
 function oneOf<T extends string>(values: readonly T[], defaultValue: T) {
-  return z.unknown().transform((value, ctx) => {
-    const v = presentText(value)?.toLowerCase() ?? defaultValue;
-    if ((values as readonly string[]).includes(v)) return v as T;
-    return fail(ctx, `${show(value)} is not one of ${values.join(', ')}`);
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const v = presentText(value)?.toLowerCase() ?? defaultValue;
+      if ((values as readonly string[]).includes(v)) return v as T;
+      return fail(ctx, `${show(value)} is not one of ${values.join(', ')}`);
+    })
+    .meta({ type: 'string', enum: [...values], default: defaultValue });
 }
 
-const logLevel = z.unknown().transform((value, ctx): LogLevel => {
-  const v = presentText(value)?.toLowerCase() ?? 'info';
-  const level = v === 'warning' ? 'warn' : v;
-  if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level;
-  return fail(ctx, `${show(value)} is not a log level (debug, info, warning, error)`);
-});
+const logLevel = z
+  .unknown()
+  .transform((value, ctx): LogLevel => {
+    const v = presentText(value)?.toLowerCase() ?? 'info';
+    const level = v === 'warning' ? 'warn' : v;
+    if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error')
+      return level;
+    return fail(ctx, `${show(value)} is not a log level (debug, info, warning, error)`);
+  })
+  .meta({ type: 'string', enum: ['debug', 'info', 'warn', 'warning', 'error'], default: 'info' });
 
-const uuid = z.unknown().transform((value, ctx) => {
-  const v = presentText(value);
-  if (v === undefined) return undefined;
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
-    return fail(ctx, `${show(value)} is not a UUID (generate one with uuidgen)`);
-  }
-  return v.toLowerCase();
-});
+const uuid = z
+  .unknown()
+  .transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === undefined) return undefined;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
+      return fail(ctx, `${show(value)} is not a UUID (generate one with uuidgen)`);
+    }
+    return v.toLowerCase();
+  })
+  .meta({ type: 'string', format: 'uuid' });
 
-const tlp = z.unknown().transform((value, ctx): Tlp => {
-  const v = presentText(value) ?? 'amber';
-  return (
-    parseTlp(v) ??
-    fail(ctx, `${show(value)} is not a TLP (clear, white, green, amber, amber+strict, red)`)
-  );
-});
+const tlp = z
+  .unknown()
+  .transform((value, ctx): Tlp => {
+    const v = presentText(value) ?? 'amber';
+    return (
+      parseTlp(v) ??
+      fail(ctx, `${show(value)} is not a TLP (clear, white, green, amber, amber+strict, red)`)
+    );
+  })
+  .meta({ type: 'string', enum: [...TLP_LEVELS], default: 'amber' });
 
-const connectorType = z.unknown().transform((value, ctx) => {
-  const v = presentText(value) ?? 'EXTERNAL_IMPORT';
-  if (v !== 'EXTERNAL_IMPORT')
-    return fail(ctx, `${show(value)} must be EXTERNAL_IMPORT for this connector`);
-  return v;
-});
+const connectorType = z
+  .unknown()
+  .transform((value, ctx) => {
+    const v = presentText(value) ?? 'EXTERNAL_IMPORT';
+    if (v !== 'EXTERNAL_IMPORT')
+      return fail(ctx, `${show(value)} must be EXTERNAL_IMPORT for this connector`);
+    return v;
+  })
+  .meta({ type: 'string', const: 'EXTERNAL_IMPORT', default: 'EXTERNAL_IMPORT' });
+
+/**
+ * The keys without which the connector cannot start, in the order errors name them. A dry run
+ * writes files instead of talking to OpenCTI, so it needs only the ThreatStream ones.
+ */
+export const REQUIRED_KEYS = [
+  { section: 'opencti', key: 'url', forDryRun: false },
+  { section: 'opencti', key: 'token', forDryRun: false },
+  { section: 'connector', key: 'id', forDryRun: false },
+  { section: 'anomali', key: 'username', forDryRun: true },
+  { section: 'anomali', key: 'api_key', forDryRun: true },
+] as const;
 
 export const configSchema = z
   .object({
     opencti: z.object({
-      url: optionalHttpUrl(),
-      token: secret(),
-      ssl_verify: bool(false),
+      url: optionalHttpUrl().describe(
+        'Base URL of the OpenCTI platform as the connector reaches it, e.g. http://opencti:8080.',
+      ),
+      token: secret().describe(
+        "API token of the connector's OpenCTI user (a dedicated user in the Connectors group).",
+      ),
+      ssl_verify: bool(false).describe("Verify the platform's TLS certificate (off, as in pycti)."),
     }),
     connector: z.object({
-      id: uuid,
-      type: connectorType,
-      name: text('Anomali ThreatStream'),
-      scope: list({ default: ['threatstream'], item: (v) => v, what: 'a scope' }),
-      author: text('Anomali ThreatStream'),
-      log_level: logLevel,
-      duration_period: durationPeriod,
-      run_and_terminate: bool(false),
-      queue_threshold: positiveNumber(500),
-      queue_check_interval: integer({ min: 1, max: 86_400, default: 60 }),
-      queue_protocol: oneOf(['amqp', 'api'] as const, 'amqp'),
-      expose_metrics: bool(false),
-      metrics_port: integer({ min: 1, max: 65_535, default: 9095 }),
-      dry_run: bool(false),
-      dry_run_out: text('threatstream-bundles'),
-      dry_run_state: text('threatstream-state.json'),
+      id: uuid.describe(
+        'A UUIDv4 identifying the connector, its queue and its saved state; keep it for good.',
+      ),
+      type: connectorType.describe('Connector type; EXTERNAL_IMPORT is the only accepted value.'),
+      name: text('Anomali ThreatStream').describe('Name shown in OpenCTI and in its works.'),
+      scope: list({ default: ['threatstream'], item: (v) => v, what: 'a scope' }).describe(
+        'Comma-separated scope sent at registration; informational for an import connector.',
+      ),
+      author: text('Anomali ThreatStream').describe(
+        'Name of the organization set as the author of everything the connector imports.',
+      ),
+      log_level: logLevel.describe(
+        'Lowest level of the JSON log lines written to standard output.',
+      ),
+      duration_period: durationPeriod.describe(
+        'ISO-8601 duration from the end of one run to the start of the next; 0 runs once and exits.',
+      ),
+      run_and_terminate: bool(false).describe('Run once, save the state, then exit.'),
+      queue_threshold: positiveNumber(500).describe(
+        "Size of the connector's queue in OpenCTI, in decimal megabytes, at which the import pauses.",
+      ),
+      queue_check_interval: integer({ min: 1, max: 86_400, default: 60 }).describe(
+        'Seconds between two queue checks while the import is paused.',
+      ),
+      queue_protocol: oneOf(['amqp', 'api'] as const, 'amqp').describe(
+        "amqp publishes to OpenCTI's RabbitMQ; api pushes through the GraphQL API instead.",
+      ),
+      expose_metrics: bool(false).describe(
+        'Serve /metrics (Prometheus), /health and /status over HTTP on the metrics port.',
+      ),
+      metrics_port: integer({ min: 1, max: 65_535, default: 9095 }).describe(
+        'TCP port of the metrics, health and status endpoints.',
+      ),
+      dry_run: bool(false).describe(
+        'One run that writes the bundles to files instead of OpenCTI; no platform settings needed.',
+      ),
+      dry_run_out: text('threatstream-bundles').describe(
+        'Directory the dry run writes its STIX bundle files into.',
+      ),
+      dry_run_state: text('threatstream-state.json').describe(
+        "File holding the dry run's cursors, so that the next dry run continues from them.",
+      ),
     }),
     mq: z.object({
-      host: optionalText(),
-      port: optionalInteger({ min: 1, max: 65_535 }),
-      vhost: optionalText(),
-      use_ssl: optionalBool(),
-      user: optionalText(),
-      pass: secret(),
-      use_ssl_ca: optionalText(),
-      use_ssl_cert: optionalText(),
-      use_ssl_key: secret(),
-      use_ssl_passphrase: secret(),
-      use_ssl_reject_unauthorized: bool(false),
-      max_message_mb: integer({ min: 1, max: 512, default: 15 }),
+      host: optionalText().describe('RabbitMQ host, instead of the one OpenCTI returns.'),
+      port: optionalInteger({ min: 1, max: 65_535 }).describe(
+        'RabbitMQ port, instead of the one OpenCTI returns.',
+      ),
+      vhost: optionalText().describe('RabbitMQ virtual host, instead of the one OpenCTI returns.'),
+      use_ssl: optionalBool().describe(
+        'Connect to RabbitMQ over TLS or not, instead of what OpenCTI returns.',
+      ),
+      user: optionalText().describe('RabbitMQ user, instead of the one OpenCTI returns.'),
+      pass: secret().describe('RabbitMQ password, instead of the one OpenCTI returns.'),
+      use_ssl_ca: optionalText().describe(
+        'CA certificate to verify RabbitMQ with: inline PEM or the path of a PEM file.',
+      ),
+      use_ssl_cert: optionalText().describe(
+        'Client certificate for RabbitMQ: inline PEM or the path of a PEM file.',
+      ),
+      use_ssl_key: secret().describe(
+        'Private key of the client certificate: inline PEM or the path of a PEM file.',
+      ),
+      use_ssl_passphrase: secret().describe('Passphrase of the client private key.'),
+      use_ssl_reject_unauthorized: bool(false).describe(
+        "Verify RabbitMQ's TLS certificate (off, as in pycti).",
+      ),
+      max_message_mb: integer({ min: 1, max: 512, default: 15 }).describe(
+        "Largest message published, in MiB; keep it below the broker's max_message_size.",
+      ),
     }),
     anomali: z.object({
-      url: httpUrl('https://api.threatstream.com'),
-      username: optionalText(),
-      api_key: secret(),
-      ssl_verify: bool(true),
-      page_size: integer({ min: 1, max: 1000, default: 1000 }),
+      url: httpUrl('https://api.threatstream.com').describe('ThreatStream API base URL.'),
+      username: optionalText().describe('ThreatStream user name, usually an e-mail address.'),
+      api_key: secret().describe('ThreatStream API key of that user.'),
+      ssl_verify: bool(true).describe("Verify ThreatStream's TLS certificate."),
+      page_size: integer({ min: 1, max: 1000, default: 1000 }).describe(
+        'Records per ThreatStream request.',
+      ),
       types: list<IocType>({
         default: IOC_TYPES,
         item: (v) => IOC_TYPES.find((t) => t === v.toLowerCase()),
         what: `an IOC type (${IOC_TYPES.join(', ')})`,
-      }),
-      import_start: importStart,
-      stability_delay: integer({ min: 0, max: 86_400, default: 60 }),
-      min_confidence: optionalInteger({ min: 0, max: 100 }),
-      feed_ids: list({ default: [], item: digits, what: 'a numeric feed id' }),
-      trusted_circle_ids: list({ default: [], item: digits, what: 'a numeric trusted circle id' }),
-      tlp,
-      create_observables: bool(true),
-      revoke_unknown: bool(false),
-      valid_until: oneOf(['expiration', 'decay'] as const, 'expiration'),
-      ui_url: httpUrl('https://ui.threatstream.com'),
-      max_response_mb: integer({ min: 1, max: 1024, default: 64 }),
-      timeout: integer({ min: 1, max: 3600, default: 60 }),
+      }).describe(`Comma-separated IOC types to import, among ${IOC_TYPES.join(', ')}.`),
+      import_start: importStart.describe(
+        'How far back the first run reaches: an ISO-8601 duration back from now, or a past date.',
+      ),
+      stability_delay: integer({ min: 0, max: 86_400, default: 60 }).describe(
+        'Records modified less than this many seconds before a run starts wait for the next run.',
+      ),
+      min_confidence: optionalInteger({ min: 0, max: 100 }).describe(
+        'Lowest ThreatStream confidence imported; unset imports every confidence.',
+      ),
+      feed_ids: list({ default: [], item: digits, what: 'a numeric feed id' }).describe(
+        'Comma-separated numeric feed ids to import from; empty imports from every feed.',
+      ),
+      trusted_circle_ids: list({
+        default: [],
+        item: digits,
+        what: 'a numeric trusted circle id',
+      }).describe(
+        'Comma-separated numeric trusted circle ids: only IOCs shared in them; empty: no filter.',
+      ),
+      tlp: tlp.describe('TLP marking of the IOCs that carry none (white is read as clear).'),
+      create_observables: bool(true).describe("Let OpenCTI create each indicator's observable."),
+      revoke_unknown: bool(false).describe(
+        'Send revocations even for indicators OpenCTI does not hold (they are created revoked).',
+      ),
+      valid_until: oneOf(['expiration', 'decay'] as const, 'expiration').describe(
+        "expiration: ThreatStream's expiration_ts becomes valid_until; decay: OpenCTI's decay rules decide.",
+      ),
+      ui_url: httpUrl('https://ui.threatstream.com').describe(
+        'ThreatStream web UI base URL, for the links back to each IOC.',
+      ),
+      max_response_mb: integer({ min: 1, max: 1024, default: 16 }).describe(
+        'Largest ThreatStream response accepted, in MiB.',
+      ),
+      timeout: integer({ min: 1, max: 3600, default: 60 }).describe(
+        'Seconds allowed per ThreatStream request.',
+      ),
     }),
   })
   .superRefine((config, ctx) => {
-    const required: [string, string, unknown][] = [
-      ['anomali', 'username', config.anomali.username],
-      ['anomali', 'api_key', config.anomali.api_key],
-    ];
-    // A dry run writes files instead of talking to OpenCTI, so it needs no platform settings.
-    if (!config.connector.dry_run) {
-      required.unshift(
-        ['opencti', 'url', config.opencti.url],
-        ['opencti', 'token', config.opencti.token],
-        ['connector', 'id', config.connector.id],
-      );
-    }
-    for (const [section, key, value] of required) {
-      if (value === undefined)
+    const sections: Record<string, Record<string, unknown>> = config;
+    for (const { section, key, forDryRun } of REQUIRED_KEYS) {
+      if (config.connector.dry_run && !forDryRun) continue;
+      if (sections[section]?.[key] === undefined)
         ctx.addIssue({ code: 'custom', path: [section, key], message: 'is required' });
     }
   });

@@ -43,6 +43,7 @@ export async function runDaemon(
 ): Promise<number> {
   const metrics = new Metrics();
   const status = new ConnectorStatus();
+  metrics.queueThreshold.set(config.connector.queue_threshold);
   // Up before registration, so the container healthcheck can tell "waiting for OpenCTI".
   const server = config.connector.expose_metrics
     ? await startObservabilityServer({

@@ -63,7 +63,7 @@ describe('loadConfig', () => {
       tlp: 'amber',
       create_observables: true,
       ui_url: 'https://ui.threatstream.com',
-      max_response_mb: 64,
+      max_response_mb: 16,
     });
     expect(config.mq.use_ssl_reject_unauthorized).toBe(false);
   });

@@ -1,18 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parseDocument } from 'yaml';
+import { SECTIONS, envName, loadConfig } from '../src/config';
 import {
-  ConfigError,
-  SECTIONS,
-  configKeys,
-  envName,
-  loadConfig,
-  secretsOf,
-  type Config,
-} from '../src/config';
+  ENV_NAMES,
+  KEYS,
+  REQUIRED,
+  REQUIRED_FOR_DRY_RUN,
+  SECRETS,
+  VALID,
+  defaults,
+  emptyDir,
+  keyOfEnv,
+  type Env,
+} from './deployment/config-probes';
+import { ROOT, at, isRecord, parseYaml, read, sorted, stringList } from './deployment/files';
 
 /**
  * The deployment files and the README document the configuration schema of src/config.ts. These
@@ -20,53 +24,7 @@ import {
  * the real ones, and the container files sane. All static: no Docker needed.
  */
 
-const ROOT = join(__dirname, '..');
-const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
-
-const KEYS = configKeys();
-const ENV_NAMES = KEYS.map(([section, key]) => envName(section, key));
-const keyOfEnv = new Map(
-  KEYS.map(([section, key]) => [envName(section, key), `${section}.${key}`]),
-);
-
-type Env = Record<string, string | undefined>;
-
-const emptyDir = () => mkdtempSync(join(tmpdir(), 'deployment-'));
-const sorted = (values: Iterable<string>) => [...values].sort();
-
-// ---------------------------------------------------------------- YAML and value helpers
-
-/** Parses YAML strictly: any error or warning fails, and the result is plain data. */
-function parseYaml(file: string): unknown {
-  const document = parseDocument(read(file), { prettyErrors: true, uniqueKeys: true });
-  const problems = [...document.errors, ...document.warnings].map((e) => e.message);
-  if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
-  const data: unknown = document.toJS();
-  return data;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Follows a path of keys through nested mappings, failing with the path if one is missing. */
-function at(value: unknown, ...path: string[]): unknown {
-  let current = value;
-  for (const [i, key] of path.entries()) {
-    if (!isRecord(current) || !(key in current)) {
-      throw new Error(`missing ${path.slice(0, i + 1).join('.')}`);
-    }
-    current = current[key];
-  }
-  return current;
-}
-
-function stringList(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
-    throw new Error(`${what} is not a list of strings`);
-  }
-  return value;
-}
+// ---------------------------------------------------------------- compose and env helpers
 
 /**
  * Docker Compose interpolation, as far as these files use it: $$, $VAR, ${VAR}, ${VAR:-default},
@@ -141,55 +99,6 @@ function markerAbove(lines: string[], index: number): string | undefined {
   }
   return undefined;
 }
-
-// ---------------------------------------------------------------- what the schema says
-
-const VALID: Record<string, string> = {
-  OPENCTI_URL: 'http://opencti:8080',
-  OPENCTI_TOKEN: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924',
-  CONNECTOR_ID: '0f3c2a8e-5b7d-4e1f-9a6c-2d8b4f7e1c3a',
-  ANOMALI_USERNAME: 'analyst@example.com',
-  ANOMALI_API_KEY: 'k3y-0123456789abcdef',
-};
-
-/** The env names loadConfig reports as missing when nothing is set. */
-function requiredNames(env: Env): Set<string> {
-  try {
-    loadConfig(env, emptyDir());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const names = [...error.message.matchAll(/([A-Z0-9_]+): is required/g)];
-    return new Set(names.map((m) => m[1] ?? ''));
-  }
-  return new Set();
-}
-
-const REQUIRED = requiredNames({});
-const REQUIRED_FOR_DRY_RUN = requiredNames({ CONNECTOR_DRY_RUN: 'true' });
-
-/** The configuration with only the required keys set: every other key at its schema default. */
-function defaults(required: Env): Config {
-  return loadConfig(required, emptyDir());
-}
-
-/** Keys whose value secretsOf keeps out of logs: found by probing each key with a marker value. */
-function secretNames(): Set<string> {
-  const base = Object.fromEntries([...REQUIRED].map((name) => [name, VALID[name]]));
-  const secrets = new Set<string>();
-  for (const name of ENV_NAMES) {
-    const probe = `probe-${name.toLowerCase()}`;
-    let config: Config;
-    try {
-      config = loadConfig({ ...base, [name]: probe }, emptyDir());
-    } catch {
-      continue; // not a free-text key
-    }
-    if (secretsOf(config).includes(probe)) secrets.add(name);
-  }
-  return secrets;
-}
-
-const SECRETS = secretNames();
 
 // ---------------------------------------------------------------- the documents
 
@@ -298,6 +207,38 @@ function dockerfileStages(): { instruction: string; args: string }[][] {
   return stages;
 }
 
+/** A HEALTHCHECK instruction's options (--interval=30s …) and its exec-form command. */
+function dockerHealthcheck(instructions: string[]): {
+  options: Record<string, string>;
+  command: string[];
+} {
+  expect(instructions).toHaveLength(1);
+  const [, flags = '', command = '[]'] =
+    /^(.*?)\bCMD\s+(\[.*\])$/.exec(instructions[0] ?? '') ?? [];
+  const options = Object.fromEntries(
+    [...flags.matchAll(/--([a-z-]+)=(\S+)/g)].map((m) => [m[1] ?? '', m[2] ?? '']),
+  );
+  return { options, command: stringList(JSON.parse(command), 'HEALTHCHECK CMD') };
+}
+
+interface PackageJson {
+  version: string;
+  license: string;
+  engines: { node: string };
+  devDependencies: Record<string, string>;
+}
+
+function enginesMajor(packageJson: PackageJson): number {
+  return Number(/^>=(\d+)/.exec(packageJson.engines.node)?.[1]);
+}
+
+/** The exact Node.js version .ci/run installs and runs everything with. */
+function ciNodeVersion(): string {
+  const version = /^NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(read('.ci/run'))?.[1];
+  if (version === undefined) throw new Error('.ci/run pins no NODE_VERSION=x.y.z');
+  return version;
+}
+
 // ---------------------------------------------------------------- the checks
 
 describe('the schema as seen by these checks', () => {
@@ -350,6 +291,7 @@ describe('docker-compose.yml', () => {
     expect(test[3]).toMatch(/fetch\('http:\/\/127\.0\.0\.1:'/);
     expect(test[3]).toContain('process.env.CONNECTOR_METRICS_PORT || 9095');
     expect(test[3]).toContain("'/health'");
+    expect(test[3]).toContain('process.env.CONNECTOR_EXPOSE_METRICS');
     expect(entries.find((e) => e.name === 'CONNECTOR_EXPOSE_METRICS')?.value).toBe('true');
   });
 
@@ -424,6 +366,17 @@ describe('docker-compose.opencti.yml', () => {
     expect(at(stack, 'networks', 'default', 'name')).toBe(
       at(connector, 'networks', 'default', 'name'),
     );
+  });
+
+  it('runs the same 7.x platform release by default as .env.sample sets and the README names', () => {
+    const { values } = readEnvFile('.env.sample');
+    const version = values.OPENCTI_VERSION ?? '';
+    expect(version).toMatch(/^7\.\d{6}\.\d+$/);
+    for (const service of ['opencti', 'worker']) {
+      const image = String(at(stack, 'services', service, 'image'));
+      expect(interpolate(image, {})).toMatch(new RegExp(`:${version.replace(/\./g, '\\.')}$`));
+    }
+    expect(read('README.md')).toContain(`\`${version}\``);
   });
 
   it('gets every variable without a default from .env.sample, secrets as ChangeMe', () => {
@@ -602,26 +555,99 @@ describe('entrypoint.sh', () => {
   });
 });
 
+describe('the Node.js version', () => {
+  const packageJson = JSON.parse(read('package.json')) as PackageJson;
+  const ci = read('.ci/run');
+
+  it('package.json requires Node.js 24 or later and types its API at 24', () => {
+    expect(packageJson.engines.node).toBe('>=24');
+    expect(packageJson.devDependencies['@types/node']).toMatch(/^24\.\d+\.\d+$/);
+  });
+
+  it('.ci/run installs its pinned Node.js 24 from the npm registry before anything else runs', () => {
+    expect(ciNodeVersion().split('.')[0]).toBe(String(enginesMajor(packageJson)));
+    const order = [
+      '"node@$NODE_VERSION"',
+      'export PATH="$NODE_BIN:$PATH"',
+      '[ "$actual" = "v$NODE_VERSION" ] || fatal',
+      'echo "node --version: $actual',
+      'npm ci --no-audit --no-fund',
+      'npm run lint',
+      'npm run build',
+      'npm test',
+    ].map((line) => ({ line, at: ci.indexOf(line) }));
+    expect(order.filter((o) => o.at < 0)).toEqual([]);
+    expect(order.map((o) => o.at)).toEqual([...order.map((o) => o.at)].sort((a, b) => a - b));
+  });
+
+  it('keeps the Node.js it downloads out of git, Prettier and the image', () => {
+    const lines = (file: string) =>
+      read(file)
+        .split('\n')
+        .map((line) => line.trim());
+    expect(ci).toMatch(/^NODE_HOME="\$PWD\/\.ci\/\.node\/\$NODE_VERSION"$/m);
+    expect(lines('.gitignore')).toContain('.ci/.node/');
+    expect(lines('.prettierignore')).toContain('.ci/.node');
+    expect(lines('.dockerignore')).toContain('.ci');
+  });
+});
+
 describe('Dockerfile', () => {
   const stages = dockerfileStages();
   const final = stages.at(-1) ?? [];
   const args = (stage: typeof final, instruction: string) =>
     stage.filter((i) => i.instruction === instruction).map((i) => i.args);
+  const packageJson = JSON.parse(read('package.json')) as PackageJson;
 
-  it('builds in one stage and runs from another, on a Node LTS that package.json allows', () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    const engines = /^>=(\d+)\./.exec(
-      (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node,
-    );
-    for (const stage of stages) {
-      const image = /^node:(\d+)-bookworm-slim\b/.exec(stage[0]?.args ?? '');
-      expect(image).not.toBeNull();
-      expect(Number(image?.[1])).toBeGreaterThanOrEqual(Number(engines?.[1]));
-      expect(Number(image?.[1]) % 2).toBe(0);
-    }
+  it('builds every stage on one pinned Node LTS slim image, the one CI runs and package.json allows', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    const images = stages.map((stage) => /^(\S+)/.exec(stage[0]?.args ?? '')?.[1]);
+    expect(new Set(images).size).toBe(1);
+    const version = /^node:(\d+)\.\d+\.\d+-bookworm-slim$/.exec(images[0] ?? '');
+    expect(version).not.toBeNull();
+    const major = Number(version?.[1]);
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(enginesMajor(packageJson));
+    expect(images[0]).toBe(`node:${ciNodeVersion()}-bookworm-slim`);
+  });
+
+  it('compiles in one stage, installs production dependencies in another, ships neither npm', () => {
     expect(args(stages[0] ?? [], 'RUN').join('\n')).toMatch(/npm ci[\s\S]*npm run build/);
-    expect(args(final, 'RUN').join('\n')).toContain('npm ci --omit=dev');
-    expect(args(final, 'COPY').join('\n')).toMatch(/--from=\S+ \S*dist/);
+    const dependencies = stages.findIndex((stage) =>
+      args(stage, 'RUN').some((run) => run.includes('npm ci --omit=dev')),
+    );
+    expect(dependencies).toBeGreaterThan(0);
+    expect(dependencies).toBeLessThan(stages.length - 1);
+    const dependencyStage = /\bAS\s+(\S+)$/i.exec(stages[dependencies]?.[0]?.args ?? '')?.[1];
+    const copies = args(final, 'COPY').join('\n');
+    expect(copies).toMatch(new RegExp(`--from=${dependencyStage ?? '?'} \\S*node_modules`));
+    expect(copies).toMatch(/--from=\S+ \S*dist/);
+    const runs = args(final, 'RUN').join('\n');
+    expect(runs).not.toMatch(/\bnpm (ci|install)\b/);
+    const removal = /rm -rf ([^&;]*)/.exec(runs)?.[1]?.split(/\s+/) ?? [];
+    expect(removal).toContain('/usr/local/lib/node_modules'); // npm's and corepack's code
+    for (const bin of ['npm', 'npx', 'corepack'])
+      expect(removal).toContain(`/usr/local/bin/${bin}`);
+  });
+
+  it('labels the image the OCI way, with the package version and licence', () => {
+    const text = args(final, 'LABEL').join(' ');
+    const labels = new Map(
+      [...text.matchAll(/(org\.opencontainers\.image\.\w+)="([^"]*)"/g)].map((m) => [
+        m[1] ?? '',
+        m[2] ?? '',
+      ]),
+    );
+    expect(sorted(labels.keys())).toEqual(
+      sorted(
+        ['title', 'description', 'version', 'source', 'licenses'].map(
+          (k) => `org.opencontainers.image.${k}`,
+        ),
+      ),
+    );
+    expect(labels.get('org.opencontainers.image.version')).toBe(packageJson.version);
+    expect(labels.get('org.opencontainers.image.licenses')).toBe(packageJson.license);
+    expect(labels.get('org.opencontainers.image.title')).toMatch(/ThreatStream/);
   });
 
   it('runs the entrypoint as a non-root user from the app directory', () => {
@@ -631,7 +657,26 @@ describe('Dockerfile', () => {
     expect(args(final, 'WORKDIR').at(-1)).toBe('/opt/opencti-connector-threatstream');
     expect(args(final, 'ENTRYPOINT')).toEqual(['["/entrypoint.sh"]']);
     expect(args(final, 'COPY').join('\n')).toMatch(/entrypoint\.sh \/entrypoint\.sh/);
-    expect(args(final, 'HEALTHCHECK')).toEqual([]);
+  });
+
+  it('checks health as docker-compose.yml does: same command, same timings', () => {
+    const image = dockerHealthcheck(args(final, 'HEALTHCHECK'));
+    const compose = at(
+      parseYaml('docker-compose.yml'),
+      'services',
+      'connector-threatstream',
+      'healthcheck',
+    );
+    const composeTest = stringList(at(compose, 'test'), 'healthcheck.test').map((part) =>
+      interpolate(part, {}),
+    );
+    expect(image.command).toEqual(composeTest.slice(1));
+    expect(image.options).toEqual({
+      interval: at(compose, 'interval'),
+      timeout: at(compose, 'timeout'),
+      retries: String(at(compose, 'retries')),
+      'start-period': at(compose, 'start_period'),
+    });
   });
 
   it('sets production defaults and no secret', () => {

@@ -57,9 +57,18 @@ export class Metrics implements RunObserver {
   readonly cursor = this.gauge('threatstream_cursor', 'Last delivered ThreatStream update_id', [
     'type',
   ]);
+  readonly lastPage = this.gauge(
+    'threatstream_last_page_timestamp_seconds',
+    'When the last page of each IOC type was delivered, for the age of its cursor',
+    ['type'],
+  );
   readonly queueSize = this.gauge(
     'opencti_queue_size_megabytes',
     "Size of the connector's queue in OpenCTI",
+  );
+  readonly queueThreshold = this.gauge(
+    'opencti_queue_threshold_megabytes',
+    'Queue size at which the import pauses (CONNECTOR_QUEUE_THRESHOLD)',
   );
   readonly buffering = this.gauge(
     'opencti_queue_buffering',
@@ -81,7 +90,16 @@ export class Metrics implements RunObserver {
     'ThreatStream requests retried',
   );
 
-  constructor() {
+  readonly runDuration = new Histogram({
+    name: 'run_duration_seconds',
+    help: 'Duration of the import runs, by outcome',
+    labelNames: ['outcome'],
+    buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200],
+    registers: [this.registry],
+  });
+  private runStartedAt: Date | undefined;
+
+  constructor(private readonly now: () => Date = () => new Date()) {
     this.setState('idle');
   }
 
@@ -92,6 +110,7 @@ export class Metrics implements RunObserver {
   runStarted(): void {
     this.runs.inc();
     this.setState('running');
+    this.runStartedAt = this.now();
   }
 
   queueChecked(sizeMb: number, buffering: boolean): void {
@@ -99,10 +118,17 @@ export class Metrics implements RunObserver {
     this.buffering.set(buffering ? 1 : 0);
   }
 
+  /** A run that threw ends `failed`; the others with their summary's outcome. */
   runEnded({ summary, error }: RunEnd): void {
     this.setState('idle');
+    if (this.runStartedAt !== undefined) {
+      const seconds = (this.now().getTime() - this.runStartedAt.getTime()) / 1000;
+      const outcome = error === undefined ? (summary?.outcome ?? 'failed') : 'failed';
+      this.runDuration.observe({ outcome }, seconds);
+      this.runStartedAt = undefined;
+    }
     if (error !== undefined) this.errors.inc();
-    else if (summary?.outcome === 'completed') this.lastSuccess.set(Date.now() / 1000);
+    else if (summary?.outcome === 'completed') this.lastSuccess.set(this.now().getTime() / 1000);
   }
 
   /** Told by the heartbeat after every ping. */
@@ -143,6 +169,7 @@ export class Metrics implements RunObserver {
 
   pageSaved(type: IocType, cursor: string): void {
     this.cursor.set({ type }, Number(cursor));
+    this.lastPage.set({ type }, this.now().getTime() / 1000);
   }
 
   request(event: RequestEvent): void {
