@@ -159,8 +159,7 @@ describe('worker messages of converted records', () => {
       ...Array.from({ length: 3000 }, (_, index) => recordAt(index)),
       { ...recordAt(1), value: 'bücher-ü.de', type: 'domain', description: AWKWARD_TEXT },
       { ...recordAt(2), tags: [{ name: '😀 emoji' }, { name: 'tab\there' }] },
-      // Over 100 KB of UTF-8.
-      { ...recordAt(3), description: `${'ü'.repeat(40_000)}😀${'x'.repeat(30_000)}` },
+      { ...recordAt(3), description: `${'ü'.repeat(4_000)}😀${'x'.repeat(3_000)}` },
     ];
     const indicators: Indicator[] = [];
     for (const record of parseRecords(raws).records) {
@@ -172,6 +171,9 @@ describe('worker messages of converted records', () => {
       });
       if (result.ok) indicators.push(result.indicator);
     }
+    // Over 100 KB of UTF-8: more than conversion lets a record carry, so set by hand.
+    const [first] = indicators;
+    if (first) first.description = `${'ü'.repeat(40_000)}😀${'x'.repeat(30_000)}`;
     return buildBundles(indicators, author);
   }
 
