@@ -54,6 +54,20 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/**
+ * Upstream text (an error page, a message echoing the request) made fit for a log line, an error
+ * or a work message: secrets are redacted first and only then is the text cut to `maxChars`, so a
+ * secret straddling the cut can never leave a fragment behind.
+ */
+export function redactThenTruncate(
+  text: string,
+  secrets: readonly string[],
+  maxChars: number,
+): string {
+  const redacted = redactText(text, secrets);
+  return redacted.length > maxChars ? `${redacted.slice(0, maxChars)}…` : redacted;
+}
+
 function redactValue(value: unknown, secrets: readonly string[], depth: number): unknown {
   if (typeof value === 'string') return redactText(value, secrets);
   if (value instanceof Error) return redactValue(serializeError(value), secrets, depth);

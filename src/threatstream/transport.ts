@@ -1,6 +1,6 @@
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { redactText } from '../log';
+import { redactText, redactThenTruncate } from '../log';
 import { ThreatStreamAuthError, ThreatStreamRequestError } from './errors';
 import { parseRetryAfter } from './retry';
 import { intelligencePageSchema } from './schema';
@@ -112,7 +112,7 @@ export class ThreatStreamTransport {
       return retryable(status, `HTTP ${status}`, undefined, parseRetryAfter(retryAfter));
     }
     const error = new ThreatStreamRequestError(
-      `ThreatStream answered HTTP ${status}: ${this.safeText(response.data.slice(0, BODY_SNIPPET_CHARS))}`,
+      `ThreatStream answered HTTP ${status}: ${redactThenTruncate(response.data, this.secrets, BODY_SNIPPET_CHARS)}`,
       { status },
     );
     return { kind: 'fatal', status, error };
@@ -131,7 +131,8 @@ export class ThreatStreamTransport {
       const issues = parsed.error.issues
         .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
         .join('; ');
-      return retryable(200, `the response is not an intelligence page (${issues.slice(0, 300)})`);
+      const summary = redactThenTruncate(issues, this.secrets, 300);
+      return retryable(200, `the response is not an intelligence page (${summary})`);
     }
     const next = parsed.data.meta.next ?? null;
     return { kind: 'page', status: 200, envelope: { objects: parsed.data.objects, next } };
