@@ -29,7 +29,6 @@ import {
 } from './threatstream/client';
 
 const PING_INTERVAL_MS = 40_000;
-const OPENCTI_TIMEOUT_MS = 120_000;
 /** A queue size below the threshold is re-read at most this often between batches. */
 const QUEUE_READING_FRESH_MS = 2000;
 /** OpenCTI error names that mean the token is wrong or lacks the connector capability. */
@@ -125,6 +124,7 @@ async function register(
       if (isFatal(error)) {
         throw new FatalError('OpenCTI rejected the token: check OPENCTI_TOKEN', { cause: error });
       }
+      if (signal.aborted) throw error;
       const delayMs = backoffDelay(attempt, { baseDelayMs: 2000, maxDelayMs: 60_000 });
       logger.warn('OpenCTI is not reachable yet; retrying', {
         attempt: attempt + 1,
@@ -168,7 +168,7 @@ export async function runDaemon(
       url: config.opencti.url,
       token: config.opencti.token,
       sslVerify: config.opencti.ssl_verify,
-      timeoutMs: OPENCTI_TIMEOUT_MS,
+      stop: signals.stop,
       logger,
     });
     let registration: Registration;
@@ -207,6 +207,7 @@ export async function runDaemon(
       initialState,
       remoteHasState: hasCursors(initialState),
       info,
+      stop: signals.stop,
       onPing: (ok) => {
         metrics.pings.inc();
         if (!ok) metrics.pingErrors.inc();
@@ -284,8 +285,7 @@ export async function runDaemon(
         signals,
       );
     } finally {
-      beat.stop();
-      await beat.ping(); // persists the last state and run times, as pycti's force_ping
+      await beat.close(); // persists the last state and run times
       await sink.close();
     }
   } finally {
