@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import winston from 'winston';
 
 export type Logger = winston.Logger;
@@ -100,4 +101,15 @@ export function createLogger(options: LoggerOptions): Logger {
 /** A logger that writes nowhere, for tests that do not inspect logs. */
 export function silentLogger(): Logger {
   return createLogger({ level: 'error', secrets: [], silent: true });
+}
+
+/**
+ * Resolves once every line written so far has left for the reader, or after `timeoutMs` if the
+ * reader is stuck. The logger hands each line to the stream at once, but a pipe read slowly
+ * keeps a backlog in the process, and `process.exit` drops it.
+ */
+export async function logsFlushed(stream: Writable, timeoutMs: number): Promise<void> {
+  // Writes leave in order: the callback of an empty write runs once those before it are out.
+  const flushed = new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.race([flushed, delay(timeoutMs, undefined, { ref: false })]);
 }
