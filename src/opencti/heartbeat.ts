@@ -47,6 +47,7 @@ export class Heartbeat implements StateStore {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private followUp: FollowUp | undefined;
+  private closed = false;
   /** Whether the last ping reached OpenCTI (for the health endpoint). */
   lastPingOk: boolean | undefined;
 
@@ -67,7 +68,9 @@ export class Heartbeat implements StateStore {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await (this.followUp?.answered ?? this.inFlight);
+    // The pings in flight and due carry states that saves wait on; the last one goes after them.
+    while (this.inFlight !== undefined) await (this.followUp?.answered ?? this.inFlight);
+    this.closed = true;
     const sent = serializeState(this.state);
     try {
       await this.exchange(sent);
@@ -93,10 +96,10 @@ export class Heartbeat implements StateStore {
 
   /**
    * Pings with the current state, now or, while a ping is in flight, right after it. Does
-   * nothing once the connector stops.
+   * nothing once the connector stops or the heartbeat is closed.
    */
   ping(): Promise<void> {
-    if (this.options.stop?.aborted) return Promise.resolve();
+    if (this.done()) return Promise.resolve();
     if (this.inFlight === undefined) return this.launch();
     this.followUp ??= this.newFollowUp();
     return this.followUp.answered;
@@ -105,9 +108,13 @@ export class Heartbeat implements StateStore {
   private newFollowUp(): FollowUp {
     let start = () => {};
     const answered = new Promise<void>((resolve) => {
-      start = () => resolve(this.options.stop?.aborted ? undefined : this.launch());
+      start = () => resolve(this.done() ? undefined : this.launch());
     });
     return { answered, start };
+  }
+
+  private done(): boolean {
+    return this.closed || this.options.stop?.aborted === true;
   }
 
   /** Starts a ping; once it is answered, the follow-up (if any) starts in the same step. */
