@@ -25,7 +25,6 @@ import { RefreshingSink } from './sinks/refreshing-sink';
 import type { BundleSink } from './sinks/sink';
 
 const PING_INTERVAL_MS = 40_000;
-const OPENCTI_TIMEOUT_MS = 120_000;
 /** A queue size below the threshold is re-read at most this often between batches. */
 const QUEUE_READING_FRESH_MS = 2000;
 const CONFIRM_TIMEOUT_MS = 60_000;
@@ -74,7 +73,7 @@ async function registerThenSchedule(
   secrets: string[],
   { metrics, status }: Observability,
 ): Promise<number> {
-  const api = openCtiApi(config, logger);
+  const api = openCtiApi(config, logger, signals.stop);
   const registerNow = async () => {
     const registration = await register(api, {
       connector: config.connector,
@@ -93,7 +92,7 @@ async function registerThenSchedule(
     logger.error('Cannot start', { error: serializeError(error) });
     return 1;
   }
-  const heartbeat = startHeartbeat(config, api, registration, logger, (ok) => {
+  const heartbeat = startHeartbeat(config, api, registration, logger, signals.stop, (ok) => {
     metrics.pinged(ok);
     status.openCtiReachable = ok;
   });
@@ -104,18 +103,17 @@ async function registerThenSchedule(
   try {
     return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, status });
   } finally {
-    heartbeat.stop();
-    await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
+    await heartbeat.close(); // persists the last state and run times
     await sink.close();
   }
 }
 
-function openCtiApi({ opencti }: Config, logger: Logger): OpenCtiApi {
+function openCtiApi({ opencti }: Config, logger: Logger, stop: AbortSignal): OpenCtiApi {
   return new OpenCtiApi({
     url: opencti.url,
     token: opencti.token,
     sslVerify: opencti.ssl_verify,
-    timeoutMs: OPENCTI_TIMEOUT_MS,
+    stop,
     logger,
   });
 }
@@ -125,6 +123,7 @@ function startHeartbeat(
   api: OpenCtiApi,
   registration: Registration,
   logger: Logger,
+  stop: AbortSignal,
   onPing: (ok: boolean) => void,
 ): Heartbeat {
   const { connector } = config;
@@ -143,6 +142,7 @@ function startHeartbeat(
     intervalMs: PING_INTERVAL_MS,
     initialState,
     remoteHasState: hasCursors(initialState),
+    stop,
     info: {
       run_and_terminate: once,
       buffering: false,

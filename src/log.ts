@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import winston from 'winston';
 
 export type Logger = winston.Logger;
@@ -54,6 +55,20 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/**
+ * Upstream text (an error page, a message echoing the request) made fit for a log line, an error
+ * or a work message: secrets are redacted first and only then is the text cut to `maxChars`, so a
+ * secret straddling the cut can never leave a fragment behind.
+ */
+export function redactThenTruncate(
+  text: string,
+  secrets: readonly string[],
+  maxChars: number,
+): string {
+  const redacted = redactText(text, secrets);
+  return redacted.length > maxChars ? `${redacted.slice(0, maxChars)}…` : redacted;
+}
+
 function redactValue(value: unknown, secrets: readonly string[], depth: number): unknown {
   if (typeof value === 'string') return redactText(value, secrets);
   if (value instanceof Error) return redactValue(serializeError(value), secrets, depth);
@@ -86,4 +101,15 @@ export function createLogger(options: LoggerOptions): Logger {
 /** A logger that writes nowhere, for tests that do not inspect logs. */
 export function silentLogger(): Logger {
   return createLogger({ level: 'error', secrets: [], silent: true });
+}
+
+/**
+ * Resolves once every line written so far has left for the reader, or after `timeoutMs` if the
+ * reader is stuck. The logger hands each line to the stream at once, but a pipe read slowly
+ * keeps a backlog in the process, and `process.exit` drops it.
+ */
+export async function logsFlushed(stream: Writable, timeoutMs: number): Promise<void> {
+  // Writes leave in order: the callback of an empty write runs once those before it are out.
+  const flushed = new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.race([flushed, delay(timeoutMs, undefined, { ref: false })]);
 }

@@ -3,10 +3,18 @@ import { ConfigError, loadConfig, secretsOf } from './config';
 import { runDaemon } from './daemon';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
-import { createLogger, serializeError } from './log';
+import { createLogger, logsFlushed, serializeError } from './log';
 
 /** How long a stopping daemon lets the batch in flight finish before giving up on it. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long the exit waits for a slow reader to take the last log lines. */
+const LOG_FLUSH_TIMEOUT_MS = 5000;
+
+/** `process.exit` drops what stdout has not taken yet: the end of the log goes out first. */
+async function exitAfterLogs(code: number): Promise<never> {
+  await logsFlushed(process.stdout, LOG_FLUSH_TIMEOUT_MS);
+  process.exit(code);
+}
 
 /** Command-line flags are shorthands for their configuration keys and win over them. */
 function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
@@ -39,7 +47,8 @@ async function main(): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) {
       logger.warn('Second signal: exiting now', { signal });
-      process.exit(1);
+      void exitAfterLogs(1);
+      return;
     }
     logger.info('Stopping: finishing the batch in flight, then saving state', { signal });
     stop.abort(new Error(`received ${signal}`));
@@ -68,4 +77,4 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => process.exit(code));
+void main().then(exitAfterLogs);

@@ -3,7 +3,14 @@ import { inspect } from 'node:util';
 import axios from 'axios';
 import { ClientError, GraphQLClient, type Variables } from 'graphql-request';
 import { z } from 'zod';
-import type { Logger } from '../log';
+import { redactThenTruncate, type Logger } from '../log';
+import {
+  CallDeadlines,
+  OPENCTI_TIMEOUTS_MS,
+  STOPPING_TIMEOUT_MS,
+  type CallDeadline,
+  type OpenCtiOperation,
+} from './deadlines';
 import {
   CONNECTOR_QUEUE_DETAILS,
   HEALTH_CHECK,
@@ -21,8 +28,10 @@ export interface OpenCtiApiOptions {
   url: string;
   token: string;
   sslVerify: boolean;
-  /** Hard deadline for one request, answer body included. */
-  timeoutMs: number;
+  /** One hard deadline for every call, answer included, instead of each operation's own. */
+  timeoutMs?: number;
+  /** The connector's stop: from then on, no call waits more than a couple of seconds. */
+  stop?: AbortSignal;
   logger: Logger;
   userAgent?: string;
 }
@@ -195,6 +204,15 @@ const indicatorsHeldData = z.object({
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
+ * OpenCTI's answers are a few kilobytes; the limit (on the inflated body) leaves room for a large
+ * stored state and keeps a compressed answer that inflates to gigabytes out of memory.
+ */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** Upstream text kept in an error: enough to recognise a proxy's error page. */
+const ANSWER_SNIPPET_CHARS = 300;
+
+/**
  * A `fetch` for graphql-request that goes through axios: Node's global fetch cannot take an
  * https.Agent, and without one TLS verification cannot be turned off. Axios errors are rebuilt
  * without their request config, which holds the Authorization header.
@@ -215,6 +233,7 @@ function fetchThroughAxios(httpsAgent: https.Agent): typeof fetch {
         validateStatus: () => true,
         // A redirect is a misconfigured URL; following it would resend the token elsewhere.
         maxRedirects: 0,
+        maxContentLength: MAX_ANSWER_BYTES,
       });
       const headers = new Headers();
       for (const [key, value] of Object.entries(response.headers)) {
@@ -225,18 +244,23 @@ function fetchThroughAxios(httpsAgent: https.Agent): typeof fetch {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (!axios.isAxiosError(error)) throw error;
-      throw Object.assign(new Error(error.message, { cause: error.cause }), { code: error.code });
+      const message = error.message.startsWith('maxContentLength')
+        ? `answer refused: larger than the ${MAX_ANSWER_BYTES}-byte limit`
+        : error.message;
+      throw Object.assign(new Error(message, { cause: error.cause }), { code: error.code });
     }
   };
 }
 
 export class OpenCtiApi {
   private readonly client: GraphQLClient;
-  private readonly timeoutMs: number;
+  private readonly timeoutMs: number | undefined;
+  private readonly deadlines: CallDeadlines;
   private readonly token: string;
 
   constructor(options: OpenCtiApiOptions) {
     this.timeoutMs = options.timeoutMs;
+    this.deadlines = new CallDeadlines(options.stop);
     this.token = options.token;
     const base = options.url.replace(/\/+$/, '');
     if (!options.sslVerify && base.startsWith('https:')) {
@@ -357,17 +381,21 @@ export class OpenCtiApi {
   }
 
   private async send<T>(
-    operation: string,
+    operation: OpenCtiOperation,
     query: string,
     variables: Variables,
     dataSchema: z.ZodType<T>,
   ): Promise<T> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const deadline = this.deadlines.forCall(this.timeoutMs ?? OPENCTI_TIMEOUTS_MS[operation]);
     let response;
     try {
-      response = await this.client.rawRequest<unknown>({ query, variables, signal });
+      response = await this.client.rawRequest<unknown>({
+        query,
+        variables,
+        signal: deadline.signal,
+      });
     } catch (error) {
-      throw this.requestError(operation, error, signal);
+      throw this.requestError(operation, error, deadline);
     }
     if (response.errors !== undefined && response.errors.length > 0) {
       const errors = summarizeErrors(response.errors).map((e) => ({
@@ -390,12 +418,16 @@ export class OpenCtiApi {
   private requestError(
     operation: string,
     error: unknown,
-    signal: AbortSignal,
+    deadline: CallDeadline,
   ): OpenCtiRequestError {
-    if (signal.aborted) {
-      return new OpenCtiRequestError(operation, `no answer within ${this.timeoutMs} ms`, {
-        cause: signal.reason,
+    if (deadline.timeout.aborted) {
+      return new OpenCtiRequestError(operation, `no answer within ${deadline.timeoutMs} ms`, {
+        cause: deadline.timeout.reason,
       });
+    }
+    if (deadline.signal.aborted) {
+      const message = `no answer within ${STOPPING_TIMEOUT_MS} ms of the stop`;
+      return new OpenCtiRequestError(operation, message, { cause: deadline.signal.reason });
     }
     if (error instanceof ClientError) {
       // A status other than 200: the body may be a GraphQL answer (400) or a proxy's error page.
@@ -417,7 +449,6 @@ export class OpenCtiApi {
    * echoing the request would otherwise put the token in our logs.
    */
   private brief(text: string): string {
-    const redacted = this.token.length > 0 ? text.split(this.token).join('[REDACTED]') : text;
-    return redacted.length > 300 ? `${redacted.slice(0, 300)}…` : redacted;
+    return redactThenTruncate(text, [this.token], ANSWER_SNIPPET_CHARS);
   }
 }

@@ -5,6 +5,7 @@ import {
   hasCursors,
   isEmptyRemoteState,
   serializeState,
+  summarizeRemoteState,
   type ConnectorState,
   type StateStore,
 } from './state';
@@ -20,11 +21,23 @@ export interface HeartbeatOptions {
   remoteHasState: boolean;
   info: ConnectorInfo;
   onPing?: (ok: boolean) => void;
+  /** Once the connector stops, states are no longer sent one by one: `close()` sends the last. */
+  stop?: AbortSignal;
+}
+
+/** The ping that starts once the one in flight is answered; every save meanwhile rides on it. */
+interface FollowUp {
+  answered: Promise<void>;
+  start(): void;
 }
 
 /**
  * Pings OpenCTI on a fixed cadence and right after every state change: a ping is the only way
  * OpenCTI stores a connector's state. It also notices a reset made in the OpenCTI UI.
+ *
+ * At most one ping is in flight, so a slow OpenCTI costs its own latency and nothing piles up:
+ * a tick of the cadence is skipped while a ping is pending, and the changes made while one is in
+ * flight go together in the next one, which carries the newest state.
  */
 export class Heartbeat implements StateStore {
   readonly info: ConnectorInfo;
@@ -32,7 +45,9 @@ export class Heartbeat implements StateStore {
   private generation = 0;
   private remoteHasState: boolean;
   private timer: NodeJS.Timeout | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  private inFlight: Promise<void> | undefined;
+  private followUp: FollowUp | undefined;
+  private closed = false;
   /** Whether the last ping reached OpenCTI (for the health endpoint). */
   lastPingOk: boolean | undefined;
 
@@ -44,18 +59,34 @@ export class Heartbeat implements StateStore {
 
   start(): void {
     void this.ping();
-    this.timer = setInterval(() => void this.ping(), this.options.intervalMs);
+    this.timer = setInterval(() => {
+      if (this.inFlight === undefined) void this.ping();
+    }, this.options.intervalMs);
   }
 
-  stop(): void {
+  /** Stops the cadence and sends the state one last time, as pycti's force_ping. */
+  async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    // The pings in flight and due carry states that saves wait on; the last one goes after them.
+    while (this.inFlight !== undefined) await (this.followUp?.answered ?? this.inFlight);
+    this.closed = true;
+    const sent = serializeState(this.state);
+    try {
+      await this.exchange(sent);
+    } catch (error) {
+      this.options.logger.warn(
+        'Could not send the last state to OpenCTI; the next start resumes from the state it stored before',
+        { state: sent, error: serializeError(error) },
+      );
+    }
   }
 
   load(): { state: ConnectorState; generation: number } {
     return { state: { cursors: { ...this.state.cursors } }, generation: this.generation };
   }
 
+  /** Resolves once a ping carrying this state, or a newer one, is answered (or failed). */
   async save(state: ConnectorState, generation: number): Promise<boolean> {
     if (generation !== this.generation) return false;
     this.state = { cursors: { ...state.cursors } };
@@ -63,28 +94,66 @@ export class Heartbeat implements StateStore {
     return generation === this.generation;
   }
 
-  /** Pings with the current state; pings never overlap, so each carries the latest state. */
+  /**
+   * Pings with the current state, now or, while a ping is in flight, right after it. Does
+   * nothing once the connector stops or the heartbeat is closed.
+   */
   ping(): Promise<void> {
-    this.queue = this.queue.then(() => this.pingOnce());
-    return this.queue;
+    if (this.done()) return Promise.resolve();
+    if (this.inFlight === undefined) return this.launch();
+    this.followUp ??= this.newFollowUp();
+    return this.followUp.answered;
+  }
+
+  private newFollowUp(): FollowUp {
+    let start = () => {};
+    const answered = new Promise<void>((resolve) => {
+      start = () => resolve(this.done() ? undefined : this.launch());
+    });
+    return { answered, start };
+  }
+
+  private done(): boolean {
+    return this.closed || this.options.stop?.aborted === true;
+  }
+
+  /** Starts a ping; once it is answered, the follow-up (if any) starts in the same step. */
+  private launch(): Promise<void> {
+    const ping = this.pingOnce().then(() => {
+      this.inFlight = undefined;
+      const next = this.followUp;
+      this.followUp = undefined;
+      next?.start();
+    });
+    this.inFlight = ping;
+    return ping;
   }
 
   private async pingOnce(): Promise<void> {
-    const { api, connectorId, logger, onPing } = this.options;
-    const sent = serializeState(this.state);
     try {
-      const { connectorState } = await api.pingConnector(connectorId, sent, { ...this.info });
-      this.lastPingOk = true;
-      onPing?.(true);
-      logger.debug('Pinged OpenCTI', { state: sent });
-      this.reconcile(sent, connectorState);
+      await this.exchange(serializeState(this.state));
     } catch (error) {
-      this.lastPingOk = false;
-      onPing?.(false);
-      logger.warn('OpenCTI ping failed; the state will be sent with the next ping', {
+      this.options.logger.warn('OpenCTI ping failed; the state will be sent with the next ping', {
         error: serializeError(error),
       });
     }
+  }
+
+  /** One ping carrying `sent`; throws when OpenCTI could not be reached. */
+  private async exchange(sent: string): Promise<void> {
+    const { api, connectorId, logger, onPing } = this.options;
+    let answer;
+    try {
+      answer = await api.pingConnector(connectorId, sent, { ...this.info });
+    } catch (error) {
+      this.lastPingOk = false;
+      onPing?.(false);
+      throw error;
+    }
+    this.lastPingOk = true;
+    onPing?.(true);
+    logger.debug('Pinged OpenCTI', { state: sent });
+    this.reconcile(sent, answer.connectorState);
   }
 
   /**
@@ -96,8 +165,12 @@ export class Heartbeat implements StateStore {
     const { logger } = this.options;
     if (!isEmptyRemoteState(remote)) {
       this.remoteHasState = true;
-      if (remote !== sent)
-        logger.debug('OpenCTI answered an older state; keeping ours', { sent, remote });
+      if (remote !== sent) {
+        logger.debug('OpenCTI answered an older state; keeping ours', {
+          sent,
+          remote: summarizeRemoteState(remote),
+        });
+      }
       return;
     }
     if (!hasCursors(this.state) || !this.remoteHasState) return;

@@ -1,6 +1,6 @@
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { redactText } from '../log';
+import { redactText, redactThenTruncate } from '../log';
 import { parseRetryAfter } from '../retry';
 import {
   ThreatStreamAuthError,
@@ -100,7 +100,7 @@ export class ThreatStreamTransport {
       throw transient(`HTTP ${status}`, { status, retryAfterMs: parseRetryAfter(retryAfter) });
     }
     throw new ThreatStreamRequestError(
-      `ThreatStream answered HTTP ${status}: ${this.safeText(response.data.slice(0, BODY_SNIPPET_CHARS))}`,
+      `ThreatStream answered HTTP ${status}: ${redactThenTruncate(response.data, this.secrets, BODY_SNIPPET_CHARS)}`,
       { status, permanent: true },
     );
   }
@@ -118,8 +118,8 @@ export class ThreatStreamTransport {
       const issues = parsed.error.issues
         .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
         .join('; ');
-      const reason = `the response is not an intelligence page (${issues.slice(0, 300)})`;
-      throw transient(reason, { status: 200 });
+      const summary = redactThenTruncate(issues, this.secrets, 300);
+      throw transient(`the response is not an intelligence page (${summary})`, { status: 200 });
     }
     const next = parsed.data.meta.next ?? null;
     return { objects: parsed.data.objects, next };
