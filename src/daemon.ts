@@ -1,5 +1,5 @@
 import type { Config } from './config';
-import { everyObserver } from './connector/observer';
+import { everyObserver, type RunObserver } from './connector/observer';
 import { PingInfo } from './connector/ping-info';
 import { QueueGate } from './connector/queue-gate';
 import { RevocationFilter } from './connector/revocations';
@@ -18,6 +18,7 @@ import { AmqpPublisher } from './opencti/publisher';
 import { register } from './opencti/registration';
 import { hasCursors, parseState } from './opencti/state';
 import { Works } from './opencti/works';
+import { packageVersion } from './package-version';
 import { RETRY_POLICIES, withRetry } from './retry';
 import { AmqpSink } from './sinks/amqp-sink';
 import { ApiSink } from './sinks/api-sink';
@@ -77,6 +78,7 @@ async function registerThenSchedule(
   try {
     registration = await register(api, {
       connector: config.connector,
+      version: packageVersion(),
       logger,
       signal: signals.stop,
       reachable: (ok) => (status.openCtiReachable = ok),
@@ -92,9 +94,11 @@ async function registerThenSchedule(
     status.openCtiReachable = ok;
   });
   status.cursors = () => heartbeat.load().state.cursors;
-  const sink = createSink(config, api, registration, logger);
+  const pingInfo = new PingInfo(heartbeat.info, () => void heartbeat.ping());
+  const observer = everyObserver([metrics, status, pingInfo]);
+  const sink = createSink(config, api, registration, logger, observer);
   try {
-    return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, status });
+    return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, observer });
   } finally {
     heartbeat.stop();
     await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
@@ -149,21 +153,22 @@ function startHeartbeat(
   return heartbeat;
 }
 
-interface Connections extends Observability {
+interface Connections {
   api: OpenCtiApi;
   heartbeat: Heartbeat;
   sink: BundleSink;
+  metrics: Metrics;
+  /** Metrics, `/status` and the ping's run information. */
+  observer: Required<RunObserver>;
 }
 
 function scheduleRuns(
   config: Config,
   logger: Logger,
   signals: RunSignals,
-  { api, heartbeat, sink, metrics, status }: Connections,
+  { api, heartbeat, sink, metrics, observer }: Connections,
 ): Promise<number> {
   const { connector } = config;
-  const pingInfo = new PingInfo(heartbeat.info, () => void heartbeat.ping());
-  const observer = everyObserver([metrics, status, pingInfo]);
   const queueGate = new QueueGate({
     api,
     connectorId: connector.id,
@@ -207,6 +212,7 @@ function createSink(
   api: OpenCtiApi,
   registration: Registration,
   logger: Logger,
+  observer: Required<RunObserver>,
 ): BundleSink {
   if (config.connector.queue_protocol === 'api') {
     return new ApiSink({
@@ -228,7 +234,9 @@ function createSink(
     routingKey: registration.config.push_routing,
     logger,
     retry: RETRY_POLICIES.brokerBatch,
+    backPressure: RETRY_POLICIES.brokerBackPressure,
     confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    queueFull: { refused: observer.pushRefused, accepting: observer.pushAccepting },
   });
   return new AmqpSink({ publisher, api, applicantId: registration.connectorUserId, logger });
 }
