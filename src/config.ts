@@ -258,6 +258,7 @@ export const configSchema = z
       use_ssl_key: secret(),
       use_ssl_passphrase: secret(),
       use_ssl_reject_unauthorized: bool(false),
+      max_message_mb: integer({ min: 1, max: 512, default: 15 }),
     }),
     anomali: z.object({
       url: httpUrl('https://api.threatstream.com'),

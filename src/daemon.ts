@@ -22,6 +22,7 @@ import { packageVersion } from './package-version';
 import { RETRY_POLICIES, withRetry } from './retry';
 import { AmqpSink } from './sinks/amqp-sink';
 import { ApiSink } from './sinks/api-sink';
+import { RefreshingSink } from './sinks/refreshing-sink';
 import type { BundleSink } from './sinks/sink';
 
 const PING_INTERVAL_MS = 40_000;
@@ -74,21 +75,15 @@ async function registerThenSchedule(
   { metrics, status }: Observability,
 ): Promise<number> {
   const api = openCtiApi(config, logger);
+  const registerNow = registrar(config, api, logger, signals, secrets, status);
   let registration: Registration;
   try {
-    registration = await register(api, {
-      connector: config.connector,
-      version: packageVersion(),
-      logger,
-      signal: signals.stop,
-      reachable: (ok) => (status.openCtiReachable = ok),
-    });
+    registration = await registerNow();
   } catch (error) {
     if (signals.stop.aborted) return 0;
     logger.error('Cannot start', { error: serializeError(error) });
     return 1;
   }
-  secrets.push(registration.config.connection.pass);
   const heartbeat = startHeartbeat(config, api, registration, logger, (ok) => {
     metrics.pinged(ok);
     status.openCtiReachable = ok;
@@ -96,7 +91,9 @@ async function registerThenSchedule(
   status.cursors = () => heartbeat.load().state.cursors;
   const pingInfo = new PingInfo(heartbeat.info, () => void heartbeat.ping());
   const observer = everyObserver([metrics, status, pingInfo]);
-  const sink = createSink(config, api, registration, logger, observer);
+  const open = (registered: Registration) => createSink(config, api, registered, logger, observer);
+  // A run that fails on the broker re-registers before the next one, to learn a changed address.
+  const sink = new RefreshingSink(open(registration), async () => open(await registerNow()));
   try {
     return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, observer });
   } finally {
@@ -104,6 +101,28 @@ async function registerThenSchedule(
     await heartbeat.ping(); // persists the last state and run times, as pycti's force_ping
     await sink.close();
   }
+}
+
+/** Registers with OpenCTI each time it is called; the broker password it hands out is redacted. */
+function registrar(
+  config: Config,
+  api: OpenCtiApi,
+  logger: Logger,
+  signals: RunSignals,
+  secrets: string[],
+  status: ConnectorStatus,
+): () => Promise<Registration> {
+  return async () => {
+    const registration = await register(api, {
+      connector: config.connector,
+      version: packageVersion(),
+      logger,
+      signal: signals.stop,
+      reachable: (ok) => (status.openCtiReachable = ok),
+    });
+    secrets.push(registration.config.connection.pass);
+    return registration;
+  };
 }
 
 function openCtiApi({ opencti }: Config, logger: Logger): OpenCtiApi {
@@ -238,5 +257,11 @@ function createSink(
     confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
     queueFull: { refused: observer.pushRefused, accepting: observer.pushAccepting },
   });
-  return new AmqpSink({ publisher, api, applicantId: registration.connectorUserId, logger });
+  return new AmqpSink({
+    publisher,
+    api,
+    applicantId: registration.connectorUserId,
+    maxMessageBytes: config.mq.max_message_mb * 1024 * 1024,
+    logger,
+  });
 }

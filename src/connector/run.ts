@@ -5,6 +5,7 @@ import type { StateStore } from '../opencti/state';
 import type { Works } from '../opencti/works';
 import type { BundleSink } from '../sinks/sink';
 import { buildBundles } from '../stix/batches';
+import type { StixObject } from '../stix/types';
 import type { ConvertOptions } from '../stix/convert';
 import type { Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
 import { DeliveryLine } from './delivery-line';
@@ -137,13 +138,30 @@ class ImportRun {
       await this.deps.queueGate?.waitForRoom(this.signals.stop);
       // Once prepared, a bundle counts in the work's expectations: it is sent even if a stop comes.
       const prepared = await this.deps.sink.prepare(bundle, this.workId);
+      const sent = this.leaveOutTooLarge(type, bundle.objects, prepared.tooLarge ?? []);
       await this.line.send(async () => {
         await prepared.deliver(this.signals.abort);
-        this.observer.delivered(type, bundle.objects, prepared.messages);
+        this.observer.delivered(type, sent, prepared.messages);
       });
     }
     this.line.afterDelivered(() => this.saveCursor(type, page.cursor));
     return !this.wasReset();
+  }
+
+  /** Objects the sink could not send are skipped for good: the cursor moves past them. */
+  private leaveOutTooLarge(
+    type: IocType,
+    objects: readonly StixObject[],
+    tooLarge: readonly StixObject[],
+  ): readonly StixObject[] {
+    for (const object of tooLarge) {
+      this.observer.skipped(type, 'too_large');
+      this.log.warn('STIX object left out: its message exceeds MQ_MAX_MESSAGE_MB', {
+        ioc_type: type,
+        stix_id: object.id,
+      });
+    }
+    return tooLarge.length === 0 ? objects : objects.filter((o) => !tooLarge.includes(o));
   }
 
   private async saveCursor(type: IocType, cursor: string): Promise<void> {

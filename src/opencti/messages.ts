@@ -84,9 +84,16 @@ export interface MessageContext {
  * after a failure reuses these very bytes.
  */
 export function workerMessageBodies(bundle: Bundle, context: MessageContext): Buffer[] {
-  return splitBundle(bundle).map((split, index) =>
-    Buffer.from(JSON.stringify(workerMessage(split, index + 1, context))),
-  );
+  return splitBundle(bundle).map((split, index) => workerMessageBody(split, index + 1, context));
+}
+
+/** The serialized message carrying one split bundle, `sequence` being its place in the batch. */
+export function workerMessageBody(
+  split: SplitBundle,
+  sequence: number,
+  context: MessageContext,
+): Buffer {
+  return Buffer.from(JSON.stringify(workerMessage(split, sequence, context)));
 }
 
 /** Members in the order pycti writes them; `work_id` only when there is a work. */

@@ -1,4 +1,4 @@
-import type { Bundle } from '../stix/types';
+import type { Bundle, StixObject } from '../stix/types';
 
 /** Where a run delivers its bundles: the OpenCTI queue, the OpenCTI API, or files for a dry run. */
 export interface BundleSink {
@@ -14,6 +14,8 @@ export interface BundleSink {
 export interface PreparedBundle {
   /** How many messages delivering it sends. */
   readonly messages: number;
+  /** Objects left out: their message would exceed what the broker accepts. */
+  readonly tooLarge?: readonly StixObject[];
   /**
    * Resolves once the bundle is durably accepted: every message confirmed by the broker, or the
    * API answered.

@@ -1,12 +1,10 @@
 import type { IntelligenceRecord } from '../threatstream/schema';
 import { indicatorId } from './ids';
 import { TLP_MARKING_IDS, parseTlp, type Tlp } from './markings';
-import { observableOf, quoted, type UiKind } from './pattern';
+import { observableOf, quoted, type ObservableResult, type UiKind } from './pattern';
+import type { Skip } from './skip';
 import { LATEST_TIMESTAMP, parseTimestamp, stixTimestamp } from './timestamps';
 import type { Identity, Indicator, IndicatorType } from './types';
-
-export type SkipReason =
-  'unsupported_type' | 'invalid_value' | 'invalid_timestamp' | 'unsupported_status';
 
 export interface ConvertOptions {
   author: Identity;
@@ -20,9 +18,7 @@ export interface ConvertOptions {
   validUntil?: 'expiration' | 'decay';
 }
 
-export type ConvertResult =
-  | { ok: true; indicator: Indicator; revoked: boolean }
-  | { ok: false; reason: SkipReason; detail: string };
+export type ConvertResult = { ok: true; indicator: Indicator; revoked: boolean } | Skip;
 
 const EXTERNAL_SOURCE_NAME = 'Anomali ThreatStream';
 
@@ -59,7 +55,28 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
       detail: `status ${quoted(record.status)} is not active, inactive or falsepos`,
     };
   }
+  const validity = validityOf(record, revoked, options);
+  if (!validity.ok) return validity;
+  const indicator = indicatorOf(record, observable, validity, options);
+  return { ok: true, indicator, revoked };
+}
 
+type Observable = Extract<ObservableResult, { ok: true }>;
+
+/** A record's dates in epoch milliseconds, all within years 0000-9999, and whether it is revoked. */
+interface Validity {
+  ok: true;
+  created: number;
+  modified: number;
+  validUntil: number | undefined;
+  revoked: boolean;
+}
+
+function validityOf(
+  record: IntelligenceRecord,
+  revoked: boolean,
+  options: ConvertOptions,
+): Validity | Skip {
   const created = parseTimestamp(record.created_ts);
   if (created === undefined) return invalidTimestamp('created_ts', record.created_ts);
   const reportedModified = parseTimestamp(record.modified_ts);
@@ -77,14 +94,21 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
   if (validUntil !== undefined && validUntil > LATEST_TIMESTAMP) {
     return invalidTimestamp('created_ts', record.created_ts);
   }
+  return { ok: true, created, modified, validUntil, revoked };
+}
+
+/** The indicator's properties in STIX order; optional ones only when present. */
+function indicatorOf(
+  record: IntelligenceRecord,
+  observable: Observable,
+  { created, modified, validUntil, revoked }: Validity,
+  options: ConvertOptions,
+): Indicator {
   const description = descriptionOf(record);
   const labels = labelsOf(record);
   const tlp = parseTlp(record.tlp) ?? options.defaultTlp;
   const validFrom = stixTimestamp(created);
-
-  // Properties go in one by one, in STIX order, optional ones only when present: the same key
-  // order as a literal with conditional spreads, without a throwaway object per optional property.
-  const indicator: Partial<Indicator> = {
+  return {
     type: 'indicator',
     spec_version: '2.1',
     id: indicatorId(observable.pattern),
@@ -92,44 +116,36 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
     modified: stixTimestamp(modified),
     created_by_ref: options.author.id,
     name: observable.value,
+    ...(description !== undefined && { description }),
+    indicator_types: indicatorTypesOf(record),
+    pattern: observable.pattern,
+    pattern_type: 'stix',
+    pattern_version: '2.1',
+    valid_from: validFrom,
+    ...(validUntil !== undefined && { valid_until: stixTimestamp(validUntil) }),
+    revoked,
+    ...(labels.length > 0 && { labels }),
+    external_references: [
+      {
+        source_name: EXTERNAL_SOURCE_NAME,
+        external_id: record.id,
+        url: detailPageUrl(options.uiUrl, observable.uiKind, observable.value),
+      },
+    ],
+    object_marking_refs: [TLP_MARKING_IDS[tlp]],
+    x_opencti_score: scoreOf(record),
+    x_opencti_detection: !revoked,
+    x_opencti_main_observable_type: observable.mainObservableType,
+    x_opencti_create_observables: options.createObservables,
   };
-  if (description !== undefined) indicator.description = description;
-  indicator.indicator_types = indicatorTypesOf(record);
-  indicator.pattern = observable.pattern;
-  indicator.pattern_type = 'stix';
-  indicator.pattern_version = '2.1';
-  indicator.valid_from = validFrom;
-  if (validUntil !== undefined) indicator.valid_until = stixTimestamp(validUntil);
-  indicator.revoked = revoked;
-  if (labels.length > 0) indicator.labels = labels;
-  indicator.external_references = [
-    {
-      source_name: EXTERNAL_SOURCE_NAME,
-      external_id: record.id,
-      url: detailPageUrl(options.uiUrl, observable.uiKind, observable.value),
-    },
-  ];
-  indicator.object_marking_refs = [TLP_MARKING_IDS[tlp]];
-  indicator.x_opencti_score = scoreOf(record);
-  indicator.x_opencti_detection = !revoked;
-  indicator.x_opencti_main_observable_type = observable.mainObservableType;
-  indicator.x_opencti_create_observables = options.createObservables;
-  return { ok: true, indicator: indicator as Indicator, revoked };
 }
 
 /** The record's page in the ThreatStream UI. */
 function detailPageUrl(uiUrl: string, uiKind: UiKind, value: string): string {
-  return `${uiBase(uiUrl)}/detail/${uiKind}/${encodeURIComponent(value)}`;
+  return `${uiUrl.replace(/\/+$/, '')}/detail/${uiKind}/${encodeURIComponent(value)}`;
 }
 
-/** The UI URL without trailing slashes; one configured URL serves every record of a run. */
-let lastUiUrl: { url: string; base: string } | undefined;
-function uiBase(uiUrl: string): string {
-  if (lastUiUrl?.url !== uiUrl) lastUiUrl = { url: uiUrl, base: uiUrl.replace(/\/+$/, '') };
-  return lastUiUrl.base;
-}
-
-function invalidTimestamp(field: string, text: string): ConvertResult {
+function invalidTimestamp(field: string, text: string): Skip {
   return {
     ok: false,
     reason: 'invalid_timestamp',
@@ -175,20 +191,13 @@ function prefixed(label: string, text: string | null | undefined): string | unde
 
 /** Tag names, then the itype; trimmed, blanks dropped, first spelling kept among case variants. */
 function labelsOf(record: IntelligenceRecord): string[] {
-  // Arrays, not a Set: a record has a handful of labels, and this runs for every record.
-  const labels: string[] = [];
-  const keys: string[] = [];
-  const consider = (candidate: string | null | undefined) => {
+  const labelByKey = new Map<string, string>();
+  for (const candidate of [...(record.tags ?? []).map((tag) => tag?.name), record.itype]) {
     const label = candidate?.trim();
-    if (!label) return;
-    const key = label.toLowerCase();
-    if (keys.includes(key)) return;
-    keys.push(key);
-    labels.push(label);
-  };
-  for (const tag of record.tags ?? []) consider(tag?.name);
-  consider(record.itype);
-  return labels;
+    const key = label?.toLowerCase();
+    if (label && key !== undefined && !labelByKey.has(key)) labelByKey.set(key, label);
+  }
+  return [...labelByKey.values()];
 }
 
 /**

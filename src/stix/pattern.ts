@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { IntelligenceRecord } from '../threatstream/schema';
-import type { SkipReason } from './convert';
+import type { Skip } from './skip';
 import type { MainObservableType } from './types';
 
 /** The path segment of a ThreatStream UI detail page: `<ui>/detail/<kind>/<value>`. */
@@ -16,7 +16,7 @@ export type ObservableResult =
       value: string;
       uiKind: UiKind;
     }
-  | { ok: false; reason: SkipReason; detail: string };
+  | Skip;
 
 /** Longer values are not indicators worth importing, and they bloat every message that carries them. */
 export const MAX_VALUE_LENGTH = 8192;

@@ -1,6 +1,6 @@
-import type { IocType } from '../ioc-types';
-
 /** Builds the query string of one intelligence page request, using documented double-underscore lookups only. */
+
+import type { IocType } from '../ioc-types';
 
 /** ThreatStream files every hash under `type=md5`; `subtype` says which algorithm. */
 export const WIRE_TYPE = {

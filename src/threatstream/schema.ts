@@ -8,13 +8,23 @@ import { z } from 'zod';
  * rejecting the whole record, so a bad tag list never costs an indicator.
  */
 
-/** Identifiers arrive as JSON numbers (v2) or digit strings (v1, some proxies); kept as decimal strings. */
-const decimalId = z
-  .union([
-    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-    z.string().regex(/^\d{1,30}$/),
-  ])
-  .transform((v) => (typeof v === 'number' ? String(v) : v.replace(/^0+(?=\d)/, '')));
+/** Identifiers are held to the signed 64-bit range; larger ones make a record malformed. */
+const ID_LIMIT = 2n ** 63n;
+
+/**
+ * Identifiers arrive as JSON numbers (v2) or digit strings (v1, some proxies); kept as decimal
+ * strings below 2^63. Numbers past 2^53 are refused because JSON.parse has already rounded them.
+ * A string's length is checked before anything else, so a huge one costs nothing to refuse.
+ */
+const decimalId = z.union([
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String),
+  z
+    .string()
+    .max(30, { abort: true })
+    .regex(/^\d+$/)
+    .transform((digits) => digits.replace(/^0+(?=\d)/, ''))
+    .refine((digits) => BigInt(digits) < ID_LIMIT, 'must be below 2^63'),
+]);
 
 const optionalText = z.string().nullish().catch(undefined);
 
@@ -83,11 +93,6 @@ export function parseRecords(objects: readonly unknown[]): ParsedRecords {
   const records: IntelligenceRecord[] = [];
   const rejected: RejectedRecord[] = [];
   for (const object of objects) {
-    const usual = parseUsualRecord(object);
-    if (usual !== undefined) {
-      records.push(usual);
-      continue;
-    }
     const parsed = intelligenceRecordSchema.safeParse(object);
     if (parsed.success) {
       records.push(parsed.data);
@@ -116,115 +121,5 @@ function readId(value: unknown): string | null {
  * valid record; null when unreadable.
  */
 export function readUpdateId(object: unknown): string | null {
-  const value = (object as { update_id?: unknown } | null)?.update_id;
-  return usualId(value) ?? readId(value);
-}
-
-/**
- * The schema's own result for a record in the shape ThreatStream sends, computed by hand because
- * the schema costs several microseconds a record: a plain JSON object holding every field the
- * schema names, each of its usual type. Anything else (a missing field, an unusual type, every
- * malformed record) gives undefined and is left to the schema, so a rejection keeps its exact
- * reason. The result has the schema's keys, order and values.
- * tests/threatstream/schema-fast-path.test.ts holds the two to that.
- */
-export function parseUsualRecord(object: unknown): IntelligenceRecord | undefined {
-  if (!isPlainObject(object) || !hasEveryField(object)) return undefined;
-  const id = usualId(object.id);
-  const updateId = usualId(object.update_id);
-  const { value, type, status, confidence } = object;
-  if (id === undefined || updateId === undefined) return undefined;
-  if (typeof value !== 'string' || typeof type !== 'string' || typeof status !== 'string') {
-    return undefined;
-  }
-  if (typeof object.created_ts !== 'string' || typeof object.modified_ts !== 'string') {
-    return undefined;
-  }
-  if (typeof confidence === 'number' && !Number.isFinite(confidence)) return undefined;
-  const meta = usualMeta(object.meta);
-  const tags = usualTags(object.tags);
-  if (meta === INVALID || tags === INVALID) return undefined;
-
-  const out: IntelligenceRecord = {
-    id,
-    update_id: updateId,
-    value,
-    type,
-    subtype: usualText(object.subtype),
-    itype: usualText(object.itype),
-    threat_type: usualText(object.threat_type),
-    status,
-    confidence: typeof confidence === 'number' || confidence === null ? confidence : undefined,
-    meta,
-    tags,
-    tlp: usualText(object.tlp),
-    source: usualText(object.source),
-    description: usualText(object.description),
-    created_ts: object.created_ts,
-    modified_ts: object.modified_ts,
-    expiration_ts: usualText(object.expiration_ts),
-  };
-  return out;
-}
-
-const RECORD_FIELDS: readonly string[] = Object.keys(intelligenceRecordSchema.shape);
-const DIGITS = /^\d{1,30}$/;
-const LEADING_ZEROS = /^0+(?=\d)/;
-/** Tells "the schema must decide" apart from a field that legitimately reads as absent. */
-const INVALID = Symbol('invalid');
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
-  );
-}
-
-/**
- * Every schema field is an own property, and Object.prototype is not polluted: the schema would
- * see an inherited key that a record lacks, and the hand-written reading leaves that to it.
- */
-function hasEveryField(object: Record<string, unknown>): boolean {
-  for (const field of RECORD_FIELDS) if (!Object.hasOwn(object, field)) return false;
-  return Object.keys(Object.prototype).length === 0;
-}
-
-/** decimalId's result, or undefined when the schema must decide. */
-function usualId(value: unknown): string | undefined {
-  if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && value >= 0 ? String(value) : undefined;
-  }
-  if (typeof value === 'string' && DIGITS.test(value)) return value.replace(LEADING_ZEROS, '');
-  return undefined;
-}
-
-/** optionalText's result: it never fails, anything but text or null reads as absent. */
-function usualText(value: unknown): string | null | undefined {
-  return typeof value === 'string' || value === null ? value : undefined;
-}
-
-function usualMeta(value: unknown): Record<string, unknown> | null | undefined | typeof INVALID {
-  if (value === null || value === undefined) return value;
-  if (!isPlainObject(value)) return INVALID;
-  const meta: Record<string, unknown> = {};
-  if ('severity' in value) meta.severity = usualText(value.severity);
-  if ('detail' in value) meta.detail = usualText(value.detail);
-  if ('detail2' in value) meta.detail2 = usualText(value.detail2);
-  if ('maltype' in value) meta.maltype = usualText(value.maltype);
-  return meta;
-}
-
-function usualTags(
-  value: unknown,
-): ({ name: string } | null)[] | null | undefined | typeof INVALID {
-  if (value === null || value === undefined) return value;
-  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return INVALID;
-  const tags: ({ name: string } | null)[] = [];
-  for (let index = 0; index < value.length; index++) {
-    const tag: unknown = value[index];
-    if (typeof tag === 'string') tags.push({ name: tag });
-    else if (tag === null) tags.push(null);
-    else if (isPlainObject(tag) && typeof tag.name === 'string') tags.push({ name: tag.name });
-    else return INVALID;
-  }
-  return tags;
+  return readId((object as { update_id?: unknown } | null)?.update_id);
 }

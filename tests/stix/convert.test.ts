@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { authorIdentity } from '../../src/stix/author';
-import { convertRecord, type SkipReason } from '../../src/stix/convert';
+import { convertRecord } from '../../src/stix/convert';
+import type { SkipReason } from '../../src/stix/skip';
 import { TLP_MARKING_IDS, type Tlp } from '../../src/stix/markings';
 import type { IntelligenceRecord } from '../../src/threatstream/schema';
 import { AUTHOR, OPTIONS, converted, indicatorOf, record } from './records';

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import {
   OASIS_NAMESPACE,
   canonicalJson,
@@ -175,5 +177,33 @@ describe('ids of other object types, computed the same way', () => {
     ],
   ])('%s', (_name, type, properties, id) => {
     expect(idOf(type, properties)).toBe(id);
+  });
+});
+
+/** RFC 9562 version 5 UUID, computed the straightforward way. */
+function referenceUuidv5(name: string, namespace: string): string {
+  const digest = createHash('sha1')
+    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+    .update(name, 'utf8')
+    .digest()
+    .subarray(0, 16);
+  digest[6] = (digest[6]! & 0x0f) | 0x50;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  const hex = digest.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+describe('uuidv5 and indicatorId on any text', () => {
+  it('match a plain SHA-1 computation over the generic canonical JSON', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (pattern) => {
+        expect(uuidv5(pattern, OASIS_NAMESPACE)).toBe(referenceUuidv5(pattern, OASIS_NAMESPACE));
+        const canonical = canonicalJson({ pattern: pattern.trim() });
+        expect(indicatorId(pattern)).toBe(
+          `indicator--${referenceUuidv5(canonical, OASIS_NAMESPACE)}`,
+        );
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import {
   EARLIEST_TIMESTAMP,
   LATEST_TIMESTAMP,
   parseTimestamp,
   stixTimestamp,
 } from '../../src/stix/timestamps';
+import { stixTimestampSchema } from '../../src/stix/types';
 
 function normalised(text: string | null | undefined): string | undefined {
   const millis = parseTimestamp(text);
@@ -72,5 +74,70 @@ describe('parseTimestamp', () => {
   it('spans exactly the four-digit years', () => {
     expect(stixTimestamp(EARLIEST_TIMESTAMP)).toBe('0000-01-01T00:00:00.000Z');
     expect(stixTimestamp(LATEST_TIMESTAMP)).toBe('9999-12-31T23:59:59.999Z');
+  });
+});
+
+const instant = fc.integer({ min: EARLIEST_TIMESTAMP, max: LATEST_TIMESTAMP });
+
+describe('stixTimestamp', () => {
+  it.each([
+    [0, '1970-01-01T00:00:00.000Z'],
+    [-1, '1969-12-31T23:59:59.999Z'],
+    [951_782_400_000, '2000-02-29T00:00:00.000Z'],
+    [1_621_874_545_457, '2021-05-24T16:42:25.457Z'],
+    [0.5, '1970-01-01T00:00:00.000Z'],
+  ])('writes %d as %s', (millis, expected) => {
+    expect(stixTimestamp(millis)).toBe(expected);
+  });
+
+  it('writes a STIX timestamp for every instant of years 0000-9999', () => {
+    fc.assert(
+      fc.property(instant, (millis) => {
+        expect(stixTimestampSchema.safeParse(stixTimestamp(millis)).success).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('writes instants past year 9999 in a form STIX refuses', () => {
+    const text = stixTimestamp(LATEST_TIMESTAMP + 1);
+    expect(text).toBe('+010000-01-01T00:00:00.000Z');
+    expect(stixTimestampSchema.safeParse(text).success).toBe(false);
+  });
+});
+
+describe('parseTimestamp on the canonical shape', () => {
+  it('reads what stixTimestamp writes', () => {
+    fc.assert(
+      fc.property(instant, (millis) => {
+        expect(parseTimestamp(stixTimestamp(millis))).toBe(millis);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('refuses exactly the dates and times that do not exist', () => {
+    const digits = (length: number) =>
+      fc.integer({ min: 0, max: 10 ** length - 1 }).map((n) => String(n).padStart(length, '0'));
+    const canonical = fc
+      .tuple(
+        fc.constantFrom('0000', '0099', '0100', '1900', '2000', '2023', '2024', '9999'),
+        digits(2),
+        digits(2),
+        digits(2),
+        digits(2),
+        digits(2),
+        digits(3),
+      )
+      .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+    fc.assert(
+      fc.property(canonical, (text) => {
+        // A real instant round-trips through toISOString; a rolled-over one does not.
+        const millis = Date.parse(text);
+        const exists = !Number.isNaN(millis) && new Date(millis).toISOString() === text;
+        expect(parseTimestamp(text)).toBe(exists ? millis : undefined);
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

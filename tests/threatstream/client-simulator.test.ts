@@ -1,4 +1,5 @@
 import { silentLogger } from '../../src/log';
+import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import {
   ThreatStreamAuthError,
   ThreatStreamClient,
@@ -6,7 +7,6 @@ import {
   type PageQuery,
   type ThreatStreamClientOptions,
 } from '../../src/threatstream/client';
-import { IOC_TYPES, type IocType } from '../../src/ioc-types';
 import {
   expectedRecords,
   modifiedAt,
