@@ -27,7 +27,7 @@ export interface PublisherOptions {
   exchange: string;
   routingKey: string;
   logger: Logger;
-  /** A lost connection, a confirm timeout or unroutable messages: what is unconfirmed is re-sent. */
+  /** A lost connection, a confirm timeout or unroutable messages: the same messages are re-sent. */
   retry: RetryPolicy;
   /** The pauses while the broker refuses messages because the push queue is full. */
   backPressure: RetryPolicy;
@@ -71,8 +71,8 @@ class QueueFullError extends Error {
  * Messages the broker refuses because the push queue is full are back-pressure, not a failure:
  * they alone are re-sent, after pauses, for as long as the queue stays full, so that the queue
  * holds each message once and the work's expectations stay exact. After any other failure the
- * publisher reconnects and re-sends every message not yet confirmed: re-sends are upserts because
- * every STIX id is deterministic.
+ * publisher reconnects and sends the messages of the failed try again, including any the broker
+ * had confirmed: re-sends are upserts because every STIX id is deterministic.
  * Messages are `mandatory`, so a message the broker cannot route fails the batch instead of
  * silently vanishing (pycti does not do this; a deleted queue would otherwise eat indicators).
  */
