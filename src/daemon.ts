@@ -1,5 +1,5 @@
 import type { Config } from './config';
-import { everyObserver } from './connector/observer';
+import { everyObserver, type RunObserver } from './connector/observer';
 import { PingInfo } from './connector/ping-info';
 import { QueueGate } from './connector/queue-gate';
 import { RevocationFilter } from './connector/revocations';
@@ -18,6 +18,7 @@ import { AmqpPublisher } from './opencti/publisher';
 import { register } from './opencti/registration';
 import { hasCursors, parseState } from './opencti/state';
 import { Works } from './opencti/works';
+import { packageVersion } from './package-version';
 import { RETRY_POLICIES, withRetry } from './retry';
 import { AmqpSink } from './sinks/amqp-sink';
 import { ApiSink } from './sinks/api-sink';
@@ -74,16 +75,7 @@ async function registerThenSchedule(
   { metrics, status }: Observability,
 ): Promise<number> {
   const api = openCtiApi(config, logger, signals.stop);
-  const registerNow = async () => {
-    const registration = await register(api, {
-      connector: config.connector,
-      logger,
-      signal: signals.stop,
-      reachable: (ok) => (status.openCtiReachable = ok),
-    });
-    secrets.push(registration.config.connection.pass);
-    return registration;
-  };
+  const registerNow = registrar(config, api, logger, signals, secrets, status);
   let registration: Registration;
   try {
     registration = await registerNow();
@@ -97,15 +89,39 @@ async function registerThenSchedule(
     status.openCtiReachable = ok;
   });
   status.cursors = () => heartbeat.load().state.cursors;
+  const pingInfo = new PingInfo(heartbeat.info, () => void heartbeat.ping());
+  const observer = everyObserver([metrics, status, pingInfo]);
+  const open = (registered: Registration) => createSink(config, api, registered, logger, observer);
   // A run that fails on the broker re-registers before the next one, to learn a changed address.
-  const reopen = async () => createSink(config, api, await registerNow(), logger);
-  const sink = new RefreshingSink(createSink(config, api, registration, logger), reopen);
+  const sink = new RefreshingSink(open(registration), async () => open(await registerNow()));
   try {
-    return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, status });
+    return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, observer });
   } finally {
     await heartbeat.close(); // persists the last state and run times
     await sink.close();
   }
+}
+
+/** Registers with OpenCTI each time it is called; the broker password it hands out is redacted. */
+function registrar(
+  config: Config,
+  api: OpenCtiApi,
+  logger: Logger,
+  signals: RunSignals,
+  secrets: string[],
+  status: ConnectorStatus,
+): () => Promise<Registration> {
+  return async () => {
+    const registration = await register(api, {
+      connector: config.connector,
+      version: packageVersion(),
+      logger,
+      signal: signals.stop,
+      reachable: (ok) => (status.openCtiReachable = ok),
+    });
+    secrets.push(registration.config.connection.pass);
+    return registration;
+  };
 }
 
 function openCtiApi({ opencti }: Config, logger: Logger, stop: AbortSignal): OpenCtiApi {
@@ -157,21 +173,22 @@ function startHeartbeat(
   return heartbeat;
 }
 
-interface Connections extends Observability {
+interface Connections {
   api: OpenCtiApi;
   heartbeat: Heartbeat;
   sink: BundleSink;
+  metrics: Metrics;
+  /** Metrics, `/status` and the ping's run information. */
+  observer: Required<RunObserver>;
 }
 
 function scheduleRuns(
   config: Config,
   logger: Logger,
   signals: RunSignals,
-  { api, heartbeat, sink, metrics, status }: Connections,
+  { api, heartbeat, sink, metrics, observer }: Connections,
 ): Promise<number> {
   const { connector } = config;
-  const pingInfo = new PingInfo(heartbeat.info, () => void heartbeat.ping());
-  const observer = everyObserver([metrics, status, pingInfo]);
   const queueGate = new QueueGate({
     api,
     connectorId: connector.id,
@@ -215,6 +232,7 @@ function createSink(
   api: OpenCtiApi,
   registration: Registration,
   logger: Logger,
+  observer: Required<RunObserver>,
 ): BundleSink {
   if (config.connector.queue_protocol === 'api') {
     return new ApiSink({
@@ -236,7 +254,9 @@ function createSink(
     routingKey: registration.config.push_routing,
     logger,
     retry: RETRY_POLICIES.brokerBatch,
+    backPressure: RETRY_POLICIES.brokerBackPressure,
     confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    queueFull: { refused: observer.pushRefused, accepting: observer.pushAccepting },
   });
   return new AmqpSink({
     publisher,

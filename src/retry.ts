@@ -2,8 +2,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * How an operation is retried. A failure is tried again unless it is permanent (see
- * `isPermanent`) or the caller's signal ended the wait; a failure that carries `retryAfterMs`
- * (an HTTP Retry-After) is retried after that pause instead of the backoff.
+ * `isPermanent`), the caller's `retryIf` refuses it, or the caller's signal ended the wait; a
+ * failure that carries `retryAfterMs` (an HTTP Retry-After) is retried after that pause instead
+ * of the backoff.
  */
 export interface RetryPolicy {
   /** Attempts in all, the first included; Infinity retries until the signal stops it. */
@@ -19,8 +20,10 @@ export const RETRY_POLICIES = {
   threatStreamPage: { attempts: 8, baseDelayMs: 1000, maxDelayMs: 60_000 },
   /** Health check and registration: OpenCTI may still be starting, so only a stop ends it. */
   openCtiRegistration: { attempts: Infinity, baseDelayMs: 2000, maxDelayMs: 60_000 },
-  /** A batch to RabbitMQ: a nack, a lost connection or a confirm timeout re-sends the batch. */
+  /** A batch to RabbitMQ: a lost connection, a confirm timeout or unroutable messages re-send it. */
   brokerBatch: { attempts: 10, baseDelayMs: 1000, maxDelayMs: 30_000 },
+  /** Messages RabbitMQ refused because the push queue is full: a wait only a stop ends. */
+  brokerBackPressure: { attempts: Infinity, baseDelayMs: 5000, maxDelayMs: 30_000 },
   /** Which indicators OpenCTI holds, before sending revocations; unverified after that. */
   openCtiLookup: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 },
   /** A bundle through `stixBundlePush`, when the queue protocol is `api`. */
@@ -61,6 +64,8 @@ export class RetriesExhaustedError extends Error {
 export interface RetryOptions {
   /** Ends the wait between attempts; the operation itself should honour it too. */
   signal?: AbortSignal | undefined;
+  /** Only the failures it accepts are retried; any other ends the operation at once. */
+  retryIf?: (error: unknown) => boolean;
   /** Told before each pause, with the 1-based number of the attempt that failed. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** For tests: a pause that records instead of waiting. */
@@ -84,6 +89,7 @@ export async function withRetry<T>(
       return await operation(attempt);
     } catch (error) {
       if (options.signal?.aborted || isPermanent(error)) throw error;
+      if (options.retryIf?.(error) === false) throw error;
       if (attempt >= policy.attempts) throw new RetriesExhaustedError(attempt, error);
       const delayMs = retryDelayMs(policy, attempt, error, options.random);
       options.onRetry?.(error, attempt, delayMs);

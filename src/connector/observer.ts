@@ -17,6 +17,10 @@ export interface RunObserver {
   runStarted?(): void;
   /** The connector's queue in OpenCTI was measured; `buffering` while the import holds back. */
   queueChecked?(sizeMb: number, buffering: boolean): void;
+  /** RabbitMQ refused `messages` messages because the push queue is full: the import buffers. */
+  pushRefused?(messages: number): void;
+  /** RabbitMQ took a whole batch again after refusing some of it. */
+  pushAccepting?(): void;
   fetched?(type: IocType, records: number): void;
   skipped?(type: IocType, reason: string): void;
   /** A record's description or labels were cut to their bounds. */
@@ -35,6 +39,8 @@ export function everyObserver(observers: readonly RunObserver[]): Required<RunOb
     runStarted: () => observers.forEach((o) => o.runStarted?.()),
     queueChecked: (sizeMb, buffering) =>
       observers.forEach((o) => o.queueChecked?.(sizeMb, buffering)),
+    pushRefused: (messages) => observers.forEach((o) => o.pushRefused?.(messages)),
+    pushAccepting: () => observers.forEach((o) => o.pushAccepting?.()),
     fetched: (type, records) => observers.forEach((o) => o.fetched?.(type, records)),
     skipped: (type, reason) => observers.forEach((o) => o.skipped?.(type, reason)),
     truncated: (type) => observers.forEach((o) => o.truncated?.(type)),

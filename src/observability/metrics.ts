@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BufferingCauses } from '../connector/buffering';
 import type { RunEnd, RunObserver } from '../connector/observer';
 import type { StixObject } from '../stix/types';
 import type { RequestEvent } from '../threatstream/client';
@@ -74,6 +75,10 @@ export class Metrics implements RunObserver {
     'opencti_queue_buffering',
     '1 while the import waits for the queue to drain',
   );
+  readonly publishRejections = this.counter(
+    'opencti_queue_publish_rejections_total',
+    'Messages RabbitMQ refused because the push queue was full; each is re-sent',
+  );
   readonly lastSuccess = this.gauge(
     'last_successful_run_timestamp_seconds',
     'End of the last completed run',
@@ -99,6 +104,8 @@ export class Metrics implements RunObserver {
   });
   private runStartedAt: Date | undefined;
 
+  private readonly bufferingCauses = new BufferingCauses();
+
   constructor(private readonly now: () => Date = () => new Date()) {
     this.setState('idle');
   }
@@ -115,7 +122,16 @@ export class Metrics implements RunObserver {
 
   queueChecked(sizeMb: number, buffering: boolean): void {
     this.queueSize.set(sizeMb);
-    this.buffering.set(buffering ? 1 : 0);
+    this.buffering.set(this.bufferingCauses.threshold(buffering) ? 1 : 0);
+  }
+
+  pushRefused(messages: number): void {
+    this.publishRejections.inc(messages);
+    this.buffering.set(this.bufferingCauses.brokerRefusing(true) ? 1 : 0);
+  }
+
+  pushAccepting(): void {
+    this.buffering.set(this.bufferingCauses.brokerRefusing(false) ? 1 : 0);
   }
 
   /** A run that threw ends `failed`; the others with their summary's outcome. */

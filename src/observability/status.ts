@@ -1,3 +1,4 @@
+import { BufferingCauses } from '../connector/buffering';
 import type { RunEnd, RunObserver } from '../connector/observer';
 import { serializeError } from '../log';
 import type { RunSummary } from '../connector/summary';
@@ -14,13 +15,17 @@ export class ConnectorStatus implements RunObserver {
   lastRun: ReturnType<RunSummary['toJSON']> | null = null;
   lastError: string | null = null;
   nextRunAt: Date | null = null;
-  buffering = false;
   queueSizeMb = 0;
   /** Whether the last ping reached OpenCTI; undefined before the first one. */
   openCtiReachable: boolean | undefined;
 
   /** The cursors as the connector holds them; none until the state is known. */
   cursors: () => Partial<Record<IocType, string>> = () => ({});
+  private readonly causes = new BufferingCauses();
+
+  get buffering(): boolean {
+    return this.causes.buffering;
+  }
 
   runStarted(): void {
     this.running = true;
@@ -28,7 +33,15 @@ export class ConnectorStatus implements RunObserver {
 
   queueChecked(sizeMb: number, buffering: boolean): void {
     this.queueSizeMb = sizeMb;
-    this.buffering = buffering;
+    this.causes.threshold(buffering);
+  }
+
+  pushRefused(): void {
+    this.causes.brokerRefusing(true);
+  }
+
+  pushAccepting(): void {
+    this.causes.brokerRefusing(false);
   }
 
   runEnded({ summary, error, nextRunAt }: RunEnd): void {

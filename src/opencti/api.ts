@@ -17,6 +17,7 @@ import {
   INDICATORS_HELD,
   PING_CONNECTOR,
   REGISTER_CONNECTOR,
+  REGISTER_CONNECTOR_INPUT_FIELDS,
   STIX_BUNDLE_PUSH,
   WORK_ADD,
   WORK_ADD_EXPECTATIONS,
@@ -48,6 +49,10 @@ export interface RegisterInput {
   auto_update: boolean;
   enrichment_resolution: string;
   listen_callback_uri?: null;
+  /** Only for platforms whose input lists it (see `registerConnectorInputFields`). */
+  version?: string;
+  /** Only for platforms whose input lists it. */
+  slug?: string;
 }
 
 export interface BrokerConfig {
@@ -149,6 +154,11 @@ function summarizeErrors(errors: readonly unknown[]): GraphQLErrorSummary[] {
 }
 
 const healthCheckData = z.object({ about: z.object({ version: z.string() }) });
+
+/** `__type` is null for a type the schema lacks; `inputFields` is null for a type that is no input. */
+const inputFieldsData = z.object({
+  __type: z.object({ inputFields: z.array(z.object({ name: z.string() })).nullable() }).nullable(),
+});
 
 const registerData = z.object({
   registerConnector: z.object({
@@ -289,8 +299,20 @@ export class OpenCtiApi {
     return data.about.version;
   }
 
+  /** The names of the input fields the platform's `RegisterConnectorInput` lists. */
+  async registerConnectorInputFields(): Promise<Set<string>> {
+    const data = await this.send(
+      'RegisterConnectorInputFields',
+      REGISTER_CONNECTOR_INPUT_FIELDS,
+      {},
+      inputFieldsData,
+    );
+    return new Set((data.__type?.inputFields ?? []).map((field) => field.name));
+  }
+
   async registerConnector(input: RegisterInput): Promise<Registration> {
-    // Same fields, same order, as pycti's to_input; listen_callback_uri is always sent.
+    // Same fields, same order, as pycti's to_input; listen_callback_uri is always sent, version
+    // and slug only when given.
     const variables = {
       input: {
         id: input.id,
@@ -303,6 +325,8 @@ export class OpenCtiApi {
         only_contextual: input.only_contextual,
         playbook_compatible: input.playbook_compatible,
         listen_callback_uri: input.listen_callback_uri ?? null,
+        ...(input.version !== undefined && { version: input.version }),
+        ...(input.slug !== undefined && { slug: input.slug }),
       },
     };
     const data = await this.send('RegisterConnector', REGISTER_CONNECTOR, variables, registerData);

@@ -12,6 +12,7 @@ export const OPENCTI_TIMEOUTS_MS = {
   WorkToProcessed: 30_000,
   StixBundlePush: 120_000,
   IndicatorsHeld: 30_000,
+  RegisterConnectorInputFields: 30_000,
 } as const;
 
 export type OpenCtiOperation = keyof typeof OPENCTI_TIMEOUTS_MS;

@@ -2,13 +2,27 @@
  * Every GraphQL document the connector sends to OpenCTI. Argument names and selection sets follow
  * pycti 6.8.10 so the platform sees the same calls as from a Python connector; each operation is
  * named, because OpenCTI logs and request matchers key on the name.
- * tests/opencti validates each one against the OpenCTI 6.8 schema.
+ * tests/opencti validates each one against the OpenCTI 6.8 and 7.x schemas.
  */
 
 export const HEALTH_CHECK = /* GraphQL */ `
   query HealthCheck {
     about {
       version
+    }
+  }
+`;
+
+/**
+ * The input fields the platform's registration takes, by introspection, as pycti 7 asks: 7.x
+ * platforms added `version` and `slug`, which 6.8 and early 7.x refuse as unknown fields.
+ */
+export const REGISTER_CONNECTOR_INPUT_FIELDS = /* GraphQL */ `
+  query RegisterConnectorInputFields {
+    __type(name: "RegisterConnectorInput") {
+      inputFields {
+        name
+      }
     }
   }
 `;
@@ -118,6 +132,7 @@ export const INDICATORS_HELD = /* GraphQL */ `
 
 export const ALL_OPERATIONS: readonly string[] = [
   HEALTH_CHECK,
+  REGISTER_CONNECTOR_INPUT_FIELDS,
   REGISTER_CONNECTOR,
   PING_CONNECTOR,
   CONNECTOR_QUEUE_DETAILS,

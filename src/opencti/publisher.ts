@@ -27,9 +27,21 @@ export interface PublisherOptions {
   exchange: string;
   routingKey: string;
   logger: Logger;
+  /** A lost connection, a confirm timeout or unroutable messages: the same messages are re-sent. */
   retry: RetryPolicy;
+  /** The pauses while the broker refuses messages because the push queue is full. */
+  backPressure: RetryPolicy;
   /** A batch whose confirms take longer than this (broker blocked, network stall) is re-sent. */
   confirmTimeoutMs: number;
+  queueFull?: QueueFullListener;
+}
+
+/** Told while the push queue refuses messages, and once it takes them again. */
+export interface QueueFullListener {
+  /** The broker refused (nacked) `messages` messages: the queue is at its length limit. */
+  refused(messages: number): void;
+  /** A batch the broker had refused messages of is now wholly confirmed. */
+  accepting(): void;
 }
 
 export class PublishError extends Error {
@@ -41,30 +53,76 @@ class UnroutableError extends Error {
   override name = 'UnroutableError';
 }
 
+/** The broker nacked messages: a queue capped with `x-overflow: reject-publish` is full. */
+class QueueFullError extends Error {
+  override name = 'QueueFullError';
+
+  constructor(
+    readonly refused: number,
+    batch: number,
+  ) {
+    super(`RabbitMQ refused ${refused} of ${batch} messages: the push queue is full`);
+  }
+}
+
 /**
- * Publishes message batches to the connector's push exchange with publisher confirms.
- * A batch either ends fully confirmed by the broker, or the publisher reconnects and re-sends
- * the whole batch: re-sends are upserts because every STIX id is deterministic.
+ * Publishes message batches to the connector's push exchange with publisher confirms. A batch
+ * ends fully confirmed by the broker, or failed once a signal or the retries end it.
+ * Messages the broker refuses because the push queue is full are back-pressure, not a failure:
+ * they alone are re-sent, after pauses, for as long as the queue stays full, so that the queue
+ * holds each message once and the work's expectations stay exact. After any other failure the
+ * publisher reconnects and sends the messages of the failed try again, including any the broker
+ * had confirmed: re-sends are upserts because every STIX id is deterministic.
  * Messages are `mandatory`, so a message the broker cannot route fails the batch instead of
  * silently vanishing (pycti does not do this; a deleted queue would otherwise eat indicators).
  */
 export class AmqpPublisher {
   private connection: ChannelModel | undefined;
   private channel: ConfirmChannel | undefined;
+  /** Whether the last batch had messages refused and is not yet wholly confirmed. */
+  private refusing = false;
 
   constructor(private readonly options: PublisherOptions) {}
 
   /**
-   * Hands every message of the batch to amqplib before returning to the event loop, then waits
-   * for the confirms. On an open channel nothing is awaited first, so the whole batch is queued
-   * by the time the caller resumes, and amqplib writes it out on the next turn of the loop.
+   * Resolves once the broker has confirmed every message of the batch. Hands every message to
+   * amqplib before returning to the event loop: on an open channel nothing is awaited first, so
+   * the whole batch is queued by the time the caller resumes, and amqplib writes it out on the
+   * next turn of the loop.
    */
   async publishBatch(bodies: readonly Buffer[], signal?: AbortSignal): Promise<void> {
+    let unconfirmed = bodies;
+    try {
+      await withRetry(
+        this.options.backPressure,
+        async () => {
+          unconfirmed = await this.deliver(unconfirmed, signal);
+          if (unconfirmed.length > 0) throw new QueueFullError(unconfirmed.length, bodies.length);
+        },
+        {
+          signal,
+          retryIf: (error) => error instanceof QueueFullError,
+          onRetry: (error, attempt, delayMs) =>
+            this.waitForRoom(error as QueueFullError, attempt, delayMs),
+        },
+      );
+    } catch (error) {
+      if (error instanceof PublishError) throw error;
+      throw new PublishError(
+        `RabbitMQ still refused ${unconfirmed.length} of ${bodies.length} messages (push queue full) when stopped`,
+        { cause: error },
+      );
+    }
+    this.roomAgain();
+  }
+
+  /** Sends the messages until the broker answers each of them; returns those it refused. */
+  private async deliver(bodies: readonly Buffer[], signal?: AbortSignal): Promise<Buffer[]> {
     const { retry, logger } = this.options;
     // Counted here too: an abort ends the retries without a RetriesExhaustedError.
     let attempts = 0;
     try {
-      await withRetry(
+      return await withRetry(
         retry,
         (attempt) => {
           attempts = attempt;
@@ -90,6 +148,21 @@ export class AmqpPublisher {
     }
   }
 
+  private waitForRoom(error: QueueFullError, round: number, delayMs: number): void {
+    this.refusing = true;
+    this.options.queueFull?.refused(error.refused);
+    const message =
+      'RabbitMQ refused messages: the push queue is full; re-sending them after a pause';
+    this.options.logger.warn(message, { refused: error.refused, round, delay_ms: delayMs });
+  }
+
+  private roomAgain(): void {
+    if (!this.refusing) return;
+    this.refusing = false;
+    this.options.queueFull?.accepting();
+    this.options.logger.info('RabbitMQ took every refused message; the push queue has room again');
+  }
+
   async close(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
@@ -98,10 +171,13 @@ export class AmqpPublisher {
   }
 
   /** One try at the whole batch; a failed try drops the connection so that the next reconnects. */
-  private async attempt(bodies: readonly Buffer[], signal: AbortSignal | undefined): Promise<void> {
+  private async attempt(
+    bodies: readonly Buffer[],
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer[]> {
     try {
       const channel = this.channel ?? (await this.openChannel());
-      await this.publishOnce(channel, bodies, signal);
+      return await this.publishOnce(channel, bodies, signal);
     } catch (error) {
       await this.close();
       throw error;
@@ -162,30 +238,33 @@ export class AmqpPublisher {
     return channel;
   }
 
+  /** Publishes the batch once; returns the messages the broker refused. */
   private async publishOnce(
     channel: ConfirmChannel,
     bodies: readonly Buffer[],
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+  ): Promise<Buffer[]> {
     const { exchange, routingKey, confirmTimeoutMs } = this.options;
     let returned = 0;
     const onReturn = () => returned++;
     const { interrupted, release } = batchInterruption(channel, confirmTimeoutMs, signal);
-    const { onConfirm, confirmed } = batchConfirms(bodies.length);
+    const { onConfirm, answered } = batchConfirms(bodies.length);
     channel.on('return', onReturn);
     try {
-      for (const body of bodies) {
-        // Honour back-pressure: without it a large run buffers every message in memory.
-        if (!channel.publish(exchange, routingKey, body, PUBLISH_OPTIONS, onConfirm)) {
+      for (const [index, body] of bodies.entries()) {
+        const confirm = (error: unknown) => onConfirm(index, error);
+        // Honour the socket's back-pressure: without it a large run buffers every message in memory.
+        if (!channel.publish(exchange, routingKey, body, PUBLISH_OPTIONS, confirm)) {
           await Promise.race([once(channel, 'drain'), interrupted]);
         }
       }
-      await Promise.race([confirmed, interrupted]);
+      const refused = await Promise.race([answered, interrupted]);
       if (returned > 0) {
         throw new UnroutableError(
           `RabbitMQ could not route ${returned} of ${bodies.length} messages to ${exchange}/${routingKey}`,
         );
       }
+      return refused.map((index) => bodies[index]!);
     } finally {
       release();
       channel.off('return', onReturn);
@@ -228,25 +307,36 @@ function batchInterruption(
 const PUBLISH_OPTIONS = { persistent: true, contentEncoding: 'utf-8', mandatory: true } as const;
 
 /**
- * Confirm tracking for a batch of `count` messages: one callback shared by all of them, instead
- * of waitForConfirms, which makes a promise per message. amqplib calls it once per message, with
- * null on an ack and an error on a nack or when the channel closes first.
+ * Confirm tracking for a batch of `count` messages. amqplib calls each message's callback once:
+ * with null on an ack, with an error on a nack, and with another error when the channel closes
+ * first. `answered` resolves, once every message is answered, with the indexes of the nacked
+ * ones in batch order; it rejects on any other error.
  */
 function batchConfirms(count: number): {
-  onConfirm: (error: unknown) => void;
-  confirmed: Promise<void>;
+  onConfirm: (index: number, error: unknown) => void;
+  answered: Promise<number[]>;
 } {
-  let unconfirmed = count;
-  let onConfirm: (error: unknown) => void = () => undefined;
-  const confirmed = new Promise<void>((resolve, reject) => {
-    onConfirm = (error) => {
-      if (error instanceof Error) reject(error);
+  let unanswered = count;
+  const nacked: number[] = [];
+  let onConfirm: (index: number, error: unknown) => void = () => undefined;
+  const answered = new Promise<number[]>((resolve, reject) => {
+    onConfirm = (index, error) => {
+      if (isNack(error)) nacked.push(index);
+      else if (error instanceof Error) return reject(error);
       else if (error !== null && error !== undefined)
-        reject(new Error('RabbitMQ nacked a message'));
-      else if (--unconfirmed === 0) resolve();
+        return reject(new Error('RabbitMQ did not confirm a message'));
+      if (--unanswered === 0) resolve(nacked.sort((a, b) => a - b));
     };
-    if (unconfirmed === 0) resolve();
+    if (unanswered === 0) resolve(nacked);
   });
-  confirmed.catch(() => undefined); // observed by the caller; never an unhandled rejection
-  return { onConfirm, confirmed };
+  answered.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  return { onConfirm, answered };
+}
+
+/**
+ * amqplib's error for a nacked message; its only other error is a closed channel. RabbitMQ nacks
+ * what a full queue refuses (`x-overflow: reject-publish`), or after an internal queue error.
+ */
+function isNack(error: unknown): boolean {
+  return error instanceof Error && error.message === 'message nacked';
 }

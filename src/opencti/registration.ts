@@ -3,28 +3,44 @@ import { serializeError, type Logger } from '../log';
 import { RETRY_POLICIES, withRetry } from '../retry';
 import { OpenCtiGraphQLError, type OpenCtiApi, type Registration } from './api';
 
-type RegistrationApi = Pick<OpenCtiApi, 'healthCheck' | 'registerConnector'>;
+type RegistrationApi = Pick<
+  OpenCtiApi,
+  'healthCheck' | 'registerConnectorInputFields' | 'registerConnector'
+>;
+
+/** How the connector is known in OpenCTI's connector catalogue. */
+export const CONNECTOR_SLUG = 'anomali-threatstream';
 
 export interface RegistrationOptions {
   connector: Pick<Config['connector'], 'id' | 'name' | 'scope'>;
+  /** The connector's own version, for platforms that record it. */
+  version: string;
   logger: Logger;
   signal: AbortSignal;
   /** Told whether OpenCTI answered, after every attempt. */
   reachable: (ok: boolean) => void;
 }
 
+/** What newer 7.x platforms accept beside pycti 6.8's fields; older ones refuse the whole input. */
+type Metadata = { version?: string; slug?: string };
+
 export class RegistrationRefusedError extends Error {
   override name = 'RegistrationRefusedError';
   readonly permanent = true;
 }
 
-/** Health check then registration, retried with backoff while OpenCTI is starting or unreachable. */
+/**
+ * Health check then registration, retried with backoff while OpenCTI is starting or unreachable.
+ * Which metadata the platform accepts is asked once, after the first health check that answers.
+ */
 export function register(
   api: RegistrationApi,
   options: RegistrationOptions,
 ): Promise<Registration> {
   const { logger, signal } = options;
-  return withRetry(RETRY_POLICIES.openCtiRegistration, () => registerOnce(api, options), {
+  let metadata: Promise<Metadata> | undefined;
+  const accepted = () => (metadata ??= acceptedMetadata(api, options));
+  return withRetry(RETRY_POLICIES.openCtiRegistration, () => registerOnce(api, options, accepted), {
     signal,
     onRetry: (error, attempt, delayMs) =>
       logger.warn('OpenCTI is not reachable yet; retrying', {
@@ -35,12 +51,41 @@ export function register(
   });
 }
 
+/**
+ * `version` and `slug`, each only when the platform's RegisterConnectorInput lists it (pycti 7
+ * sends both only when both are listed; each on its own is as safe, and no listed field is
+ * refused). When the platform will not say, neither.
+ */
+async function acceptedMetadata(
+  api: RegistrationApi,
+  { version, logger }: RegistrationOptions,
+): Promise<Metadata> {
+  let fields: ReadonlySet<string>;
+  try {
+    fields = await api.registerConnectorInputFields();
+  } catch (error) {
+    logger.warn(
+      'OpenCTI did not list its registration fields; registering without version and slug',
+      {
+        error: serializeError(error),
+      },
+    );
+    return {};
+  }
+  return {
+    ...(fields.has('version') && { version }),
+    ...(fields.has('slug') && { slug: CONNECTOR_SLUG }),
+  };
+}
+
 async function registerOnce(
   api: RegistrationApi,
   { connector, logger, reachable }: RegistrationOptions,
+  accepted: () => Promise<Metadata>,
 ): Promise<Registration> {
   try {
-    const version = await api.healthCheck();
+    const platformVersion = await api.healthCheck();
+    const metadata = await accepted();
     const registration = await api.registerConnector({
       id: connector.id,
       name: connector.name,
@@ -53,10 +98,12 @@ async function registerOnce(
       auto_update: false,
       enrichment_resolution: 'none',
       listen_callback_uri: null,
+      ...metadata,
     });
     logger.info('Registered with OpenCTI', {
-      platform_version: version,
+      platform_version: platformVersion,
       connector_id: registration.id,
+      metadata_sent: Object.keys(metadata),
     });
     reachable(true);
     return registration;

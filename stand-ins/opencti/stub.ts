@@ -19,15 +19,27 @@ import {
 import type { ConnectorInfo } from '../../src/opencti/api';
 
 /**
- * A local stand-in for the OpenCTI 6.8 GraphQL API, served over real HTTP on 127.0.0.1 so that a
- * daemon running as a child process can use it too. Every request is checked against the schema
- * subset in opencti-6.8-subset.graphql beside this file; anything the real platform would reject is
- * answered the way Apollo answers it and recorded in `violations`. Answers are produced by
- * graphql-js `execute`, so their shape is the schema's.
+ * A local stand-in for the OpenCTI GraphQL API, 6.8 or 7.x, served over real HTTP on 127.0.0.1 so
+ * that a daemon running as a child process can use it too. Every request is checked against the
+ * chosen schema subset beside this file; anything the real platform would reject is answered the
+ * way Apollo answers it and recorded in `violations`. Answers are produced by graphql-js `execute`,
+ * so their shape is the schema's.
  */
 
-/** The tools build copies it next to the compiled file (package.json, build:tools). */
-const OPENCTI_SUBSET_SDL = path.join(__dirname, 'opencti-6.8-subset.graphql');
+/** The platform versions the stand-in can play; each has its schema subset beside this file. */
+export type OpenCtiSchemaVersion = '6.8' | '7';
+
+/** The tools build copies them next to the compiled file (package.json, build:tools). */
+const SUBSET_SDL: Record<OpenCtiSchemaVersion, string> = {
+  '6.8': path.join(__dirname, 'opencti-6.8-subset.graphql'),
+  '7': path.join(__dirname, 'opencti-7-subset.graphql'),
+};
+
+/** What `about { version }` answers unless told otherwise: the release each subset was read from. */
+const PLATFORM_VERSION: Record<OpenCtiSchemaVersion, string> = {
+  '6.8': '6.8.10',
+  '7': '7.260817.0',
+};
 
 const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -35,8 +47,8 @@ const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d
  * The subset schema. DateTime accepts only RFC 3339 date-time strings, as the platform's
  * graphql-scalars DateTime does for string input, so a badly formatted date fails here too.
  */
-export function loadOpenCtiSchema(): GraphQLSchema {
-  const schema = buildSchema(readFileSync(OPENCTI_SUBSET_SDL, 'utf8'));
+export function loadOpenCtiSchema(version: OpenCtiSchemaVersion = '6.8'): GraphQLSchema {
+  const schema = buildSchema(readFileSync(SUBSET_SDL[version], 'utf8'));
   const dateTime = schema.getType('DateTime');
   if (!(dateTime instanceof GraphQLScalarType)) throw new Error('DateTime missing from the SDL');
   dateTime.parseValue = (value) => {
@@ -59,6 +71,8 @@ export interface OpenCtiStubOptions {
   token: string;
   /** The id of the user owning the token; registration returns it as `connector_user_id`. */
   connectorUserId?: string;
+  /** The schema every request is checked against; 6.8 unless told otherwise. */
+  schema?: OpenCtiSchemaVersion;
   platformVersion?: string;
   /** What registration hands out; the host defaults to a docker-internal name, as in production. */
   broker?: Partial<BrokerConnection>;
@@ -178,7 +192,7 @@ const sleep = (ms: number) =>
   });
 
 export class OpenCtiStub {
-  private readonly schema = loadOpenCtiSchema();
+  private readonly schema: GraphQLSchema;
   /** Documents that passed validation, by their text. */
   private readonly validDocuments = new Map<string, DocumentNode>();
   private readonly server: http.Server;
@@ -198,6 +212,7 @@ export class OpenCtiStub {
   private port = 0;
 
   private constructor(private readonly options: OpenCtiStubOptions) {
+    this.schema = loadOpenCtiSchema(options.schema);
     this.broker = { ...DEFAULT_BROKER, ...options.broker };
     this.server = http.createServer((req, res) => {
       // A client that hangs up mid-request is no concern of the test; drop its socket.
@@ -496,11 +511,12 @@ export class OpenCtiStub {
     return work;
   }
 
-  /** Root resolvers, following the 6.8 platform's domain code for each field. */
+  /** Root resolvers for the fields the connector asks for, following the platform's domain code. */
   private readonly resolvers = {
     about: (_args: unknown, context: RequestContext) => {
       requireAuth(context);
-      return { version: this.options.platformVersion ?? '6.8.10' };
+      const { platformVersion, schema = '6.8' } = this.options;
+      return { version: platformVersion ?? PLATFORM_VERSION[schema] };
     },
 
     registerConnector: (args: { input: RegisterArgs | null }, context: RequestContext) => {

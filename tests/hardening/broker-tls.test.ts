@@ -192,6 +192,7 @@ async function publishOver(
     routingKey: 'nowhere',
     logger: silentLogger(),
     retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    backPressure: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
     confirmTimeoutMs: 5000,
   });
   const error = await publisher.publishBatch([Buffer.from('{}')]).catch((e: unknown) => e);

@@ -28,6 +28,7 @@ function publisher(routingKey: string, overrides: Partial<PublisherOptions> = {}
     routingKey,
     logger: silentLogger(),
     retry: { attempts: 5, baseDelayMs: 50, maxDelayMs: 200 },
+    backPressure: { attempts: Infinity, baseDelayMs: 10, maxDelayMs: 50 },
     confirmTimeoutMs: 10_000,
     ...overrides,
   });
@@ -137,16 +138,82 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     expect(String((error as PublishError).cause)).toMatch(/could not route 3 of 3 messages/);
   });
 
-  it('fails the batch when the broker refuses some of its messages (nack)', async () => {
+  it('re-sends only the messages a full queue refused, once a consumer makes room', async () => {
     const push = await declarePushQueue(undefined, { maxLength: 3 });
     try {
+      const received: number[] = [];
+      const refusals: number[] = [];
+      let accepting = 0;
+      // The workers' side: each refusal makes room, as consuming workers would.
+      let consuming = Promise.resolve();
+      const consume = async () => {
+        received.push(...sequence(await drainRaw(push.queue)));
+      };
       const p = publisher(push.routingKey, {
-        retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+        queueFull: {
+          refused: (messages) => {
+            refusals.push(messages);
+            consuming = consuming.then(consume);
+          },
+          accepting: () => accepting++,
+        },
       });
-      const error = await p.publishBatch(bodies(5)).catch((e: unknown) => e);
+      await p.publishBatch(bodies(5));
+      await consuming;
+      await consume();
+      // The queue took 0-2; 3 and 4 were refused until there was room, and came once each.
+      expect(received).toEqual([0, 1, 2, 3, 4]);
+      expect(refusals[0]).toBe(2);
+      expect(refusals.every((refused) => refused === 2)).toBe(true);
+      expect(accepting).toBe(1);
+    } finally {
+      await deleteQueue(push.queue);
+    }
+  });
+
+  it('never gives up while the queue stays full; only its signal ends the wait', async () => {
+    const push = await declarePushQueue(undefined, { maxLength: 1 });
+    try {
+      await publisher(push.routingKey).publishBatch(bodies(1)); // the queue is full from here on
+      const controller = new AbortController();
+      const stop = new Error('stop');
+      // Far more rounds than the failure budget (2 attempts) allows.
+      let rounds = 0;
+      const p = publisher(push.routingKey, {
+        retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+        backPressure: { attempts: Infinity, baseDelayMs: 1, maxDelayMs: 2 },
+        queueFull: {
+          refused: () => {
+            if (++rounds === 25) controller.abort(stop);
+          },
+          accepting: () => undefined,
+        },
+      });
+      const error = await p.publishBatch(bodies(3), controller.signal).catch((e: unknown) => e);
+      expect(rounds).toBe(25);
       expect(error).toBeInstanceOf(PublishError);
-      expect(String((error as PublishError).cause)).toMatch(/nacked/);
-      expect(sequence(await drainRaw(push.queue))).toEqual([0, 1, 2]);
+      expect((error as Error).message).toMatch(/refused 3 of 3 messages \(push queue full\)/);
+      expect((error as Error).cause).toBe(stop);
+      expect(sequence(await drainRaw(push.queue))).toEqual([0]);
+    } finally {
+      await deleteQueue(push.queue);
+    }
+  });
+
+  it('ends a long wait for room as soon as it is aborted', async () => {
+    const push = await declarePushQueue(undefined, { maxLength: 1 });
+    try {
+      const controller = new AbortController();
+      const stop = new Error('stop');
+      // A minute's pause, longer than the test's timeout: only the abort can end it in time.
+      const p = publisher(push.routingKey, {
+        backPressure: { attempts: Infinity, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+        queueFull: { refused: () => controller.abort(stop), accepting: () => undefined },
+      });
+      const error = await p.publishBatch(bodies(2), controller.signal).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PublishError);
+      expect((error as Error).cause).toBe(stop);
+      expect(sequence(await drainRaw(push.queue))).toEqual([0]);
     } finally {
       await deleteQueue(push.queue);
     }
