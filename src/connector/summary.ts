@@ -1,5 +1,4 @@
 import type { StixObject } from '../stix/types';
-import type { RunObserver } from './observer';
 import type { IocType } from '../ioc-types';
 
 export type RunOutcome = 'running' | 'completed' | 'stopped' | 'reset' | 'failed';
@@ -26,8 +25,11 @@ const zero = (): TypeCounts => ({
   pages: 0,
 });
 
-/** What one run did, for the logs, the OpenCTI work message, the metrics and `/status`. */
-export class RunSummary implements RunObserver {
+/**
+ * What one run did, for the logs, the OpenCTI work message, the metrics and `/status`. It is a
+ * RunObserver by shape, so that the observer module need not import it back.
+ */
+export class RunSummary {
   endedAt: Date | null = null;
   outcome: RunOutcome = 'running';
   cursors: Partial<Record<IocType, string>> = {};
