@@ -1,3 +1,5 @@
+import { closeServer } from '../support/servers';
+import { idleConnectorInfo } from '../support/opencti-fixtures';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,11 +28,7 @@ let server: http.Server | undefined;
 let world: ConnectorWorld | undefined;
 
 afterEach(async () => {
-  if (server?.listening) {
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-  }
+  await closeServer(server);
   server = undefined;
   await world?.close();
   world = undefined;
@@ -129,14 +127,7 @@ describe('a remote state far from what the connector writes', () => {
       intervalMs: 60_000,
       initialState: { cursors: { ip: '5' } },
       remoteHasState: true,
-      info: {
-        run_and_terminate: false,
-        buffering: false,
-        queue_threshold: 500,
-        queue_messages_size: 0,
-        next_run_datetime: null,
-        last_run_datetime: null,
-      },
+      info: idleConnectorInfo(),
     });
     await heartbeat.ping();
     await heartbeat.ping();

@@ -1,8 +1,9 @@
+import { closeServer } from '../support/servers';
+import { idleConnectorInfo } from '../support/opencti-fixtures';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import type { ConnectorInfo } from '../../src/opencti/api';
 import { OpenCtiApi } from '../../src/opencti/api';
 import { CallDeadlines, STOPPING_TIMEOUT_MS } from '../../src/opencti/deadlines';
 import { Heartbeat } from '../../src/opencti/heartbeat';
@@ -17,14 +18,7 @@ import { waitUntil } from '../support/wait';
 
 const INTERVAL_MS = 40_000;
 
-const info = (): ConnectorInfo => ({
-  run_and_terminate: false,
-  buffering: false,
-  queue_threshold: 500,
-  queue_messages_size: 0,
-  next_run_datetime: null,
-  last_run_datetime: null,
-});
+const info = idleConnectorInfo;
 
 /** A platform whose pings are answered only when the test says so. */
 function slowPlatform() {
@@ -200,11 +194,7 @@ describe('OpenCTI call deadlines', () => {
   let server: http.Server | undefined;
 
   afterEach(async () => {
-    if (server?.listening) {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    }
+    await closeServer(server);
     server = undefined;
   });
 

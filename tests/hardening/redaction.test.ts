@@ -1,3 +1,4 @@
+import { closeServer } from '../support/servers';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,11 +50,7 @@ function reported(error: unknown, secrets: string[]): string {
 let server: http.Server | undefined;
 
 afterEach(async () => {
-  if (server?.listening) {
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-  }
+  await closeServer(server);
   server = undefined;
 });
 

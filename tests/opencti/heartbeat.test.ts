@@ -1,17 +1,10 @@
+import { idleConnectorInfo } from '../support/opencti-fixtures';
 import { describe, expect, it } from '@jest/globals';
-import type { ConnectorInfo } from '../../src/opencti/api';
 import { Heartbeat } from '../../src/opencti/heartbeat';
 import { parseState, serializeState } from '../../src/opencti/state';
 import { captureLogs } from '../support/capture';
 
-const info = (): ConnectorInfo => ({
-  run_and_terminate: false,
-  buffering: false,
-  queue_threshold: 500,
-  queue_messages_size: 0,
-  next_run_datetime: null,
-  last_run_datetime: null,
-});
+const info = idleConnectorInfo;
 
 /** A platform that stores what it is pinged with, answers per `answer`, and can be reset. */
 function platform(stored: string | null = 'null') {

@@ -1,25 +1,14 @@
+import { idleConnectorInfo } from '../support/opencti-fixtures';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  OpenCtiApi,
-  OpenCtiGraphQLError,
-  OpenCtiRequestError,
-  type ConnectorInfo,
-} from '../../src/opencti/api';
+import { OpenCtiApi, OpenCtiGraphQLError, OpenCtiRequestError } from '../../src/opencti/api';
 import { silentLogger } from '../../src/log';
 import { CONNECTOR_ID, registerInput } from '../support/opencti-fixtures';
 import { OpenCtiStub } from '../../stand-ins/opencti/stub';
 
 const TOKEN = 'stub-test-token-0123';
 
-const info: ConnectorInfo = {
-  run_and_terminate: false,
-  buffering: false,
-  queue_threshold: 500,
-  queue_messages_size: 0,
-  next_run_datetime: null,
-  last_run_datetime: null,
-};
+const info = idleConnectorInfo();
 
 let stub: OpenCtiStub;
 
