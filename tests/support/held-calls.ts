@@ -2,8 +2,8 @@ import type { OpenCtiStub } from '../../stand-ins/opencti/stub';
 
 export interface HeldCall {
   /** Whether the call has reached the stand-in: the connector now waits for its answer. */
-  reached(): boolean;
-  release(): void;
+  reached: () => boolean;
+  release: () => void;
 }
 
 /**
