@@ -115,7 +115,9 @@ export type StubFailure =
   | { kind: 'graphql'; name: string; message?: string }
   /** Destroys the socket; with `afterExecute` the platform applies the call and the answer is lost. */
   | { kind: 'network'; afterExecute?: boolean }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Answers once `until` resolves, as a platform busy with the call for as long as a test needs. */
+  | { kind: 'hold'; until: Promise<void> };
 
 export interface StubCall {
   seq: number;
@@ -426,6 +428,7 @@ export class OpenCtiStub {
       ...(failure ? { failure: failure.kind } : {}),
     });
     if (failure?.kind === 'delay') await sleep(failure.ms);
+    if (failure?.kind === 'hold') await failure.until;
     if (failure?.kind === 'http') {
       res.writeHead(failure.status, { 'content-type': 'text/html' });
       res.end(failure.body ?? `<html><body>${failure.status}</body></html>`);

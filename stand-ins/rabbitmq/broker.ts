@@ -20,8 +20,11 @@ export interface PushQueue {
 }
 
 /** Runs `fn` on a channel of its own connection, closed afterwards. */
-export async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>): Promise<T> {
-  const connection: ChannelModel = await amqp.connect(BROKER);
+export async function withChannel<T>(
+  fn: (channel: amqp.Channel) => Promise<T>,
+  broker: BrokerSettings = BROKER,
+): Promise<T> {
+  const connection: ChannelModel = await amqp.connect(broker);
   try {
     const channel = await connection.createChannel();
     return await fn(channel);
@@ -36,7 +39,7 @@ export async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>):
  */
 export async function declarePushQueue(
   connectorId: string = randomUUID(),
-  options: { maxLength?: number } = {},
+  options: { maxLength?: number; broker?: BrokerSettings } = {},
 ): Promise<PushQueue> {
   const queue = `push_${connectorId}`;
   const routingKey = `push_routing_${connectorId}`;
@@ -48,14 +51,14 @@ export async function declarePushQueue(
     await channel.assertExchange(PUSH_EXCHANGE, 'direct', { durable: true });
     await channel.assertQueue(queue, { durable: true, ...limit });
     await channel.bindQueue(queue, PUSH_EXCHANGE, routingKey);
-  });
+  }, options.broker);
   return { connectorId, queue, routingKey };
 }
 
-export async function deleteQueue(queue: string): Promise<void> {
-  await withChannel((channel) => channel.deleteQueue(queue));
+export async function deleteQueue(queue: string, broker: BrokerSettings = BROKER): Promise<void> {
+  await withChannel((channel) => channel.deleteQueue(queue), broker);
 }
 
-export async function queueDepth(queue: string): Promise<number> {
-  return withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
+export async function queueDepth(queue: string, broker: BrokerSettings = BROKER): Promise<number> {
+  return withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount, broker);
 }

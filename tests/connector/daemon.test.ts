@@ -12,7 +12,9 @@ import {
   startWorld,
   type ConnectorWorld,
 } from '../support/connector-env';
+import { holdCall } from '../support/held-calls';
 import { closeBrokerConnectionsOf, drainQueue, type ReceivedMessage } from '../support/rabbitmq';
+import { waitUntil } from '../support/wait';
 
 const ALL_TYPES = ['ip', 'ipv6', 'domain', 'url', 'email', 'hash', 'string'] as const;
 
@@ -202,25 +204,24 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
 
   it('waits while the OpenCTI queue is over the threshold, without calling ThreatStream', async () => {
     world = await startWorld({ total: 200 });
-    world.opencti.setQueueSize(600 * 1_000_000);
-    const drained = setTimeout(() => world?.opencti.setQueueSize(0), 2500);
-    const requestsBefore = world.simulator.requests.count;
-    const started = Date.now();
-    const running = runConnector(world, {
+    const w = world;
+    w.opencti.setQueueSize(600 * 1_000_000);
+    const requestsBefore = w.simulator.requests.count;
+    const running = runConnector(w, {
       ANOMALI_TYPES: 'domain',
       CONNECTOR_QUEUE_CHECK_INTERVAL: '1',
     });
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(world.simulator.requests.count).toBe(requestsBefore);
+    // Asked again after a wait, and still holding back.
+    await waitUntil(() => w.opencti.calls('ConnectorQueueDetails').length >= 2);
+    expect(w.simulator.requests.count).toBe(requestsBefore);
+    w.opencti.setQueueSize(0);
     const { code } = await running;
-    clearTimeout(drained);
     expect(code).toBe(0);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
-    const infos = world.opencti
+    const infos = w.opencti
       .calls('PingConnector')
       .map((c) => (c.variables.connectorInfo as { buffering: boolean }).buffering);
     expect(infos).toContain(true);
-    expect(indicatorIds(await drainQueue(world.push.queue)).size).toBeGreaterThan(0);
+    expect(indicatorIds(await drainQueue(w.push.queue)).size).toBeGreaterThan(0);
   });
 
   it('imports without back-pressure when OpenCTI denies the queue-size query, and says so once', async () => {
@@ -238,11 +239,16 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
 
   it('loses nothing when RabbitMQ drops every connection mid-run', async () => {
     world = await startWorld({ total: 6000 });
-    const cut = setTimeout(() => closeBrokerConnectionsOf(), 400);
-    const { code } = await runConnector(world, { ANOMALI_PAGE_SIZE: '200' });
-    clearTimeout(cut);
+    const w = world;
+    // The third batch waits at OpenCTI (its expectations) while the connections are cut.
+    const third = holdCall(w.opencti, 'WorkAddExpectations', 3);
+    const running = runConnector(w, { ANOMALI_PAGE_SIZE: '200' });
+    await waitUntil(third.reached);
+    expect(closeBrokerConnectionsOf()).toBeGreaterThan(0);
+    third.release();
+    const { code } = await running;
     expect(code).toBe(0);
-    expect(indicatorIds(await drainQueue(world.push.queue))).toEqual(
+    expect(indicatorIds(await drainQueue(w.push.queue))).toEqual(
       expectedIndicatorIds(6000, ALL_TYPES, true),
     );
   });
@@ -279,14 +285,17 @@ describe('the connector daemon against OpenCTI, RabbitMQ and ThreatStream stand-
       { stop: s.stop.signal, abort: s.abort.signal },
       [],
     );
-    while (!logs.text().includes('OpenCTI is not reachable yet'))
-      await new Promise((r) => setTimeout(r, 20));
-    const health = await fetch(`http://127.0.0.1:${port}/health`);
-    expect(health.status).toBe(503);
-    expect(await health.json()).toEqual({
+    // Until the first attempt has failed, /health is not listening yet or answers 200.
+    let health: Response | undefined;
+    await waitUntil(async () => {
+      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+      return health?.status === 503;
+    });
+    expect(await health!.json()).toEqual({
       ok: false,
       reason: 'OpenCTI was unreachable at the last attempt',
     });
+    expect(logs.text()).toContain('OpenCTI is not reachable yet');
     s.stop.abort();
     expect(await daemon).toBe(0);
   });

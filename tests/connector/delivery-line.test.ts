@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from '@jest/globals';
 import { DeliveryLine } from '../../src/connector/delivery-line';
 
@@ -32,7 +33,8 @@ describe('DeliveryLine', () => {
       secondStarted = true;
       return Promise.resolve();
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Turns of the event loop, in which a line that did not wait would start the second.
+    for (let turn = 0; turn < 10; turn++) await nextTurn();
     expect(secondStarted).toBe(false);
     first.accept();
     await second;

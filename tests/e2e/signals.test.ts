@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ConnectorState } from '../../src/opencti/state';
 import { expectedIndicatorIds, startWorld, type ConnectorWorld } from '../support/connector-env';
 import {
   ensureBuilt,
@@ -45,9 +46,22 @@ async function daemonInMidRun(w: ConnectorWorld): Promise<DaemonProcess> {
     CONNECTOR_DURATION_PERIOD: 'PT1H',
     ANOMALI_PAGE_SIZE: '100',
   });
-  let pages = 0;
-  await daemon.waitForLog((e) => e.message === 'Page imported' && ++pages === 3);
+  await waitUntil(() => savesSent(w) >= 3 || !daemon.running, 60_000);
+  expect(daemon.running).toBe(true);
   return daemon;
+}
+
+/** Distinct states with cursors OpenCTI was pinged with: one per save, or per saves sent at once. */
+function savesSent(w: ConnectorWorld): number {
+  const states = w.opencti
+    .calls('PingConnector')
+    .map((call) => call.variables.state)
+    .filter((state): state is string => typeof state === 'string')
+    .filter(
+      (state) =>
+        Object.keys((JSON.parse(state) as ConnectorState | null)?.cursors ?? {}).length > 0,
+    );
+  return new Set(states).size;
 }
 
 describe('the built daemon stopped by a signal', () => {
@@ -95,11 +109,10 @@ describe('the built daemon stopped by a signal', () => {
         (e) => e.message === 'Stopping: finishing the batch in flight, then saving state',
       );
       await waitUntil(() => world!.opencti.calls('WorkToProcessed').length === 1);
-      const signalledAt = Date.now();
       daemon.kill(second);
 
+      // Closing the work hangs for 30 s: an exit within the bound is the second signal's doing.
       expect(await daemon.waitForExit(5000)).toEqual({ code: 1, signal: null });
-      expect(Date.now() - signalledAt).toBeLessThan(1000);
       expect(daemon.logs.at(-1)).toMatchObject({
         level: 'warn',
         message: 'Second signal: exiting now',

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import amqp from 'amqplib';
 import { AmqpPublisher } from '../../src/opencti/publisher';
 import { captureLogs } from '../support/capture';
 import { startWorld, type ConnectorWorld } from '../support/connector-env';
+import { holdCall } from '../support/held-calls';
 import {
   ALL_TYPES,
   expectedFinalCursors,
@@ -22,21 +21,30 @@ import {
   queueDepth,
 } from '../../stand-ins/rabbitmq/broker';
 import { drainQueue, drainRaw } from '../support/rabbitmq';
-import { sleep } from '../support/wait';
+import { startRabbitMqNode, type RabbitMqNode } from '../support/rabbitmq-node';
+import { sleep, waitUntil } from '../support/wait';
 
 /**
- * The broker itself refusing or going away. Jest runs one test file at a time here, so stopping
- * the broker disturbs no other test; the broker is always started again before the test ends.
+ * The broker itself refusing or going away. The restart is played on a RabbitMQ node this file
+ * starts for itself, never on the broker other tests and other test runs share.
  */
 
-const rabbitmqctl = (...args: string[]) => promisify(execFile)('rabbitmqctl', args);
+const RESEND = 'RabbitMQ publish failed; reconnecting to re-send the whole batch';
+
+let node: RabbitMqNode | undefined;
+beforeAll(async () => {
+  node = await startRabbitMqNode();
+}, 180_000);
+afterAll(async () => {
+  await node?.remove();
+}, 180_000);
 
 let world: ConnectorWorld | undefined;
 afterEach(async () => {
-  await rabbitmqctl('start_app'); // a no-op when running; never leave the broker down
+  await node?.startApp(); // a no-op when running; the world's queue is deleted on it
   await world?.close();
   world = undefined;
-});
+}, 180_000);
 
 describe('RabbitMQ refusing and restarting', () => {
   it('re-sends a batch the broker nacked, and loses nothing once there is room', async () => {
@@ -84,21 +92,25 @@ describe('RabbitMQ refusing and restarting', () => {
 
   it('finishes the import with nothing lost when the broker is stopped and started mid-run', async () => {
     const total = 3000;
-    world = await startWorld({ total });
-    // One ping a page, each slowed a little: the run lasts long enough for the restart to land in it.
-    world.opencti.failNext('PingConnector', { kind: 'delay', ms: 40 }, Infinity);
-    const connector = startConnector(world, { ANOMALI_PAGE_SIZE: '100' });
-    await waitForLog(connector.logs, (e) => e.message === 'Page imported');
-    await rabbitmqctl('stop_app');
-    await sleep(1000);
-    await rabbitmqctl('start_app');
+    const broker = node!;
+    world = await startWorld({ total, broker: broker.broker });
+    const w = world;
+    // The fourth batch waits at OpenCTI (its expectations) until the broker is down: the stop
+    // lands inside the run, after confirmed pages and before most of the import.
+    const held = holdCall(w.opencti, 'WorkAddExpectations', 4);
+    const connector = startConnector(w, { ANOMALI_PAGE_SIZE: '100' });
+    await waitUntil(() => held.reached() && Object.keys(storedCursors(w.opencti)).length > 0);
+    await broker.stopApp();
+    held.release();
+    // Only the connector sees its publishing fail against a stopped broker, and says so.
+    await waitForLog(connector.logs, (e) => e.message === RESEND, 60_000);
+    await broker.startApp();
 
     expect(await connector.done).toBe(0);
-    expect(connector.logs.text()).toContain('RabbitMQ');
     // Durable queue, persistent messages: what was confirmed before the stop is still there.
-    expect(indicatorIdsOf(await drainQueue(world.push.queue))).toEqual(
+    expect(indicatorIdsOf(await drainQueue(w.push.queue, broker.broker))).toEqual(
       expectedIds(total, ALL_TYPES),
     );
-    expect(storedCursors(world.opencti)).toEqual(expectedFinalCursors(total, ALL_TYPES));
-  }, 120_000);
+    expect(storedCursors(w.opencti)).toEqual(expectedFinalCursors(total, ALL_TYPES));
+  }, 180_000);
 });

@@ -17,6 +17,7 @@ import {
   type ConnectorWorld,
 } from '../support/connector-env';
 import { ensureBuilt, killStartedDaemons, startDaemon } from '../support/daemon-process';
+import { storedCursors } from '../support/import-expectations';
 import { startConnector, waitForLog } from '../support/in-process-daemon';
 import { closeBrokerConnectionsOf, drainQueue } from '../support/rabbitmq';
 import { faultOnRequests, type CountingFault } from '../support/threatstream-faults';
@@ -82,6 +83,11 @@ async function endpoints(port: number): Promise<string> {
   return bodies.join('\n');
 }
 
+async function statusOf(port: number): Promise<{ last_error: string | null }> {
+  const response = await fetch(`http://127.0.0.1:${port}/status`);
+  return (await response.json()) as { last_error: string | null };
+}
+
 function filesUnder(directory: string): string {
   return readdirSync(directory, { recursive: true, encoding: 'utf8' })
     .map((name) => path.join(directory, name))
@@ -126,10 +132,11 @@ describe('credentials stay secret through failures', () => {
       ANOMALI_TYPES: 'ip,domain',
       ANOMALI_PAGE_SIZE: '50',
     });
-    await waitForLog(connector.logs, (e) => e.message === 'Page imported');
+    // A page confirmed and its cursor stored: the publisher's connection is open.
+    await waitUntil(() => Object.keys(storedCursors(w.opencti)).length > 0);
     expect(closeBrokerConnectionsOf(process.pid)).toBe(1);
     // The domain type fails on the echoed 400; the failed run then shows on /status.
-    await waitForLog(connector.logs, (e) => e.message === 'Next run scheduled');
+    await waitUntil(async () => (await statusOf(port)).last_error !== null);
     const served = await endpoints(port);
     connector.stop();
     expect(await connector.done).toBe(0);

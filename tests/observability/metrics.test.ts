@@ -4,8 +4,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { RunSummary } from '../../src/connector/summary';
 import { Metrics } from '../../src/observability/metrics';
 import { startWorld, type ConnectorWorld } from '../support/connector-env';
-import { startConnector, waitForLog } from '../support/in-process-daemon';
+import { startConnector } from '../support/in-process-daemon';
 import { drainQueue } from '../support/rabbitmq';
+import { waitUntil } from '../support/wait';
 
 /** The metrics the Grafana dashboard needs beyond pycti's: run durations, threshold, cursor age. */
 
@@ -84,8 +85,13 @@ describe('the daemon feeds them', () => {
       CONNECTOR_QUEUE_THRESHOLD: '250',
       ANOMALI_TYPES: 'ip',
     });
-    await waitForLog(connector.logs, (e) => e.message === 'Next run scheduled');
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // The run has ended once /metrics counts it; until then it may not even be listening.
+    let text = '';
+    await waitUntil(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+      text = (await response?.text()) ?? '';
+      return sample(text, 'run_duration_seconds_count{outcome="completed"}') !== undefined;
+    });
     connector.stop();
     expect(await connector.done).toBe(0);
     await drainQueue(world.push.queue);

@@ -12,6 +12,7 @@ import {
   deleteQueue,
 } from '../../stand-ins/rabbitmq/broker';
 import { closeBrokerConnectionsOf, drainRaw } from '../support/rabbitmq';
+import { waitUntil } from '../support/wait';
 
 const bodies = (n: number, size = 200) =>
   Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify({ n: i, pad: 'x'.repeat(size) })));
@@ -120,10 +121,9 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
     const p = publisher(push.routingKey, { logger: logs.logger });
     await p.publishBatch(bodies(2));
     expect(closeBrokerConnectionsOf()).toBeGreaterThan(0);
-    for (let i = 0; i < 100 && !logs.text().includes('RabbitMQ closed the connection'); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(logs.text()).toContain('RabbitMQ closed the connection; the next batch reconnects');
+    await waitUntil(() =>
+      logs.text().includes('RabbitMQ closed the connection; the next batch reconnects'),
+    );
     await p.publishBatch(bodies(2));
     expect(sequence(await drainRaw(push.queue))).toEqual([0, 1, 0, 1]);
     await deleteQueue(push.queue);
@@ -222,11 +222,15 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
   it('delivers once the push queue is re-created, as OpenCTI does on the next ping', async () => {
     const push = await declarePushQueue();
     await deleteQueue(push.queue);
+    const logs = captureLogs();
     const p = publisher(push.routingKey, {
-      retry: { attempts: 20, baseDelayMs: 50, maxDelayMs: 100 },
+      logger: logs.logger,
+      retry: { attempts: Infinity, baseDelayMs: 50, maxDelayMs: 100 },
     });
     const sending = p.publishBatch(bodies(10));
-    setTimeout(() => void declarePushQueue(push.connectorId), 300);
+    // Re-created once a send has been refused, however long that took.
+    await waitUntil(() => logs.text().includes('could not route 10 of 10 messages'));
+    await declarePushQueue(push.connectorId);
     await sending;
     expect(sequence(await drainRaw(push.queue))).toEqual(Array.from({ length: 10 }, (_, i) => i));
     await deleteQueue(push.queue);

@@ -11,7 +11,13 @@ import {
   type ThreatStreamSimulator,
 } from '../../stand-ins/threatstream/simulator';
 import { OpenCtiStub } from '../../stand-ins/opencti/stub';
-import { declarePushQueue, deleteQueue, type PushQueue } from '../../stand-ins/rabbitmq/broker';
+import type { BrokerSettings } from '../../src/opencti/publisher';
+import {
+  BROKER,
+  declarePushQueue,
+  deleteQueue,
+  type PushQueue,
+} from '../../stand-ins/rabbitmq/broker';
 
 export const TOKEN = 'opencti-token-2c9f5a7e-1d3b';
 export const API_KEY = 'ts-api-key-9f8e7d6c5b4a';
@@ -35,8 +41,11 @@ export interface ConnectorWorld {
 export async function startWorld(options: {
   total: number;
   storedState?: string | null;
+  /** The broker OpenCTI hands the connector at registration; the shared local one by default. */
+  broker?: BrokerSettings;
 }): Promise<ConnectorWorld> {
   const connectorId = randomUUID();
+  const broker = options.broker ?? BROKER;
   const simulator = await startSimulator({
     username: USERNAME,
     apiKey: API_KEY,
@@ -47,16 +56,16 @@ export async function startWorld(options: {
     token: TOKEN,
     connectorUserId: CONNECTOR_USER,
     broker: {
-      host: '127.0.0.1',
-      port: 5672,
-      user: 'guest',
-      pass: 'guest',
-      vhost: '/',
+      host: broker.hostname,
+      port: broker.port,
+      user: broker.username,
+      pass: broker.password,
+      vhost: broker.vhost,
       use_ssl: false,
     },
     ...(options.storedState !== undefined && { storedState: options.storedState }),
   });
-  const push = await declarePushQueue(connectorId);
+  const push = await declarePushQueue(connectorId, { broker });
   const env = {
     OPENCTI_URL: opencti.url,
     OPENCTI_TOKEN: TOKEN,
@@ -78,7 +87,7 @@ export async function startWorld(options: {
     env,
     config: (overrides = {}) => loadConfig({ ...env, ...overrides }),
     close: async () => {
-      await Promise.all([simulator.close(), opencti.close(), deleteQueue(push.queue)]);
+      await Promise.all([simulator.close(), opencti.close(), deleteQueue(push.queue, broker)]);
     },
   };
 }

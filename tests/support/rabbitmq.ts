@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Message } from 'amqplib';
 import type { WorkerMessage, SplitBundle } from '../../src/opencti/messages';
+import type { BrokerSettings } from '../../src/opencti/publisher';
 import { BROKER, withChannel } from '../../stand-ins/rabbitmq/broker';
 
 export interface ReceivedMessage {
@@ -14,7 +15,7 @@ export interface ReceivedMessage {
  * Takes every message out of a queue, in queue order. A consumer streams them (one `basic.get`
  * round trip per message is slow for a 20,000-record import); a final `get` picks up stragglers.
  */
-export async function drainRaw(queue: string): Promise<Message[]> {
+export async function drainRaw(queue: string, broker: BrokerSettings = BROKER): Promise<Message[]> {
   return withChannel(async (channel) => {
     const received: Message[] = [];
     const { messageCount } = await channel.checkQueue(queue);
@@ -43,7 +44,7 @@ export async function drainRaw(queue: string): Promise<Message[]> {
       if (got === false) return received;
       received.push(got);
     }
-  });
+  }, broker);
 }
 
 /** Reads a message body as the OpenCTI worker would: JSON envelope, base64 bundle. */
@@ -54,8 +55,14 @@ export function decodeWorkerMessage(body: Buffer): { message: WorkerMessage; bun
 }
 
 /** Reads every message in a queue as the OpenCTI worker would. */
-export async function drainQueue(queue: string): Promise<ReceivedMessage[]> {
-  return (await drainRaw(queue)).map((raw) => ({ raw, ...decodeWorkerMessage(raw.content) }));
+export async function drainQueue(
+  queue: string,
+  broker: BrokerSettings = BROKER,
+): Promise<ReceivedMessage[]> {
+  return (await drainRaw(queue, broker)).map((raw) => ({
+    raw,
+    ...decodeWorkerMessage(raw.content),
+  }));
 }
 
 /**

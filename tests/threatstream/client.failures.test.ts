@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { serializeError } from '../../src/log';
+import { sleep } from '../../src/retry';
 import {
   ThreatStreamAuthError,
   ThreatStreamClient,
@@ -24,6 +25,7 @@ import {
   recordingSleep,
   type CapturedLogs,
 } from '../support/threatstream-fixtures';
+import { waitUntil } from '../support/wait';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -125,15 +127,19 @@ describe('ThreatStreamClient retries', () => {
   });
 
   test('429 with Retry-After as an HTTP date waits until then', async () => {
-    const at = new Date(Date.now() + 30_000).toUTCString();
-    serve(status(429, { 'Retry-After': at }), ok);
+    // The clock stands still, so the wait is exact however long the exchange takes.
+    const now = Date.parse('2026-11-22T10:00:00Z');
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    serve(status(429, { 'Retry-After': new Date(now + 30_000).toUTCString() }), ok);
     const { client, delays } = harness();
 
-    await run(client);
+    try {
+      await run(client);
+    } finally {
+      clock.mockRestore();
+    }
 
-    expect(delays).toHaveLength(1);
-    expect(delays[0]).toBeGreaterThan(28_000);
-    expect(delays[0]).toBeLessThanOrEqual(30_000);
+    expect(delays).toEqual([30_000]);
   });
 
   test('an unreadable Retry-After falls back to backoff', async () => {
@@ -287,32 +293,38 @@ describe('ThreatStreamClient abort', () => {
     expect(requests.count()).toBe(0);
   });
 
+  // In both, what is aborted would last longer than the test may: only the abort ends it in time.
   test('abort stops a request in flight promptly', async () => {
-    serve(() => delay('infinite').then(() => HttpResponse.json(GOOD_PAGE)));
+    const requests = serve(() => delay('infinite').then(() => HttpResponse.json(GOOD_PAGE)));
     const { client } = harness({ timeoutMs: 60_000 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
 
-    const started = Date.now();
-    const error = await failure(run(client, controller.signal));
+    const running = failure(run(client, controller.signal));
+    await waitUntil(() => requests.count() > 0);
+    controller.abort();
+    const error = await running;
 
     expect(error.name).toBe('AbortError');
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   test('abort stops a retry pause promptly', async () => {
     serve(status(429, { 'Retry-After': '600' }));
     const logs = captureLogs();
-    // The real, timer-based sleep: the pause would last ten minutes.
-    const client = new ThreatStreamClient(clientOptions(logs.logger));
+    // The real, timer-based sleep, told about: the pause would last ten minutes.
+    let paused = false;
+    const pause = (ms: number, signal?: AbortSignal) => {
+      paused = true;
+      return sleep(ms, signal);
+    };
+    const client = new ThreatStreamClient(clientOptions(logs.logger, { sleep: pause }));
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
 
-    const started = Date.now();
-    const error = await failure(run(client, controller.signal));
+    const running = failure(run(client, controller.signal));
+    await waitUntil(() => paused);
+    controller.abort();
+    const error = await running;
 
     expect(error.name).toBe('AbortError');
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
 

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { ThreatStreamClient, type Page, type PageQuery } from '../../src/threatstream/client';
@@ -16,6 +17,7 @@ import {
   pageQuery,
   paramsOf,
 } from '../support/threatstream-fixtures';
+import { waitUntil } from '../support/wait';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -27,18 +29,13 @@ afterAll(() => server.close());
 
 /**
  * Serves pages from a list of update_ids per type, honouring update_id__gt and limit like
- * ThreatStream, each answer `latencyMs` after its request.
+ * ThreatStream.
  */
-function serveFeed(
-  feeds: Record<string, number[]>,
-  seen: Array<Record<string, string>>,
-  latencyMs = 0,
-) {
+function serveFeed(feeds: Record<string, number[]>, seen: Array<Record<string, string>>) {
   server.use(
-    http.get(INTELLIGENCE_URL, async ({ request }) => {
+    http.get(INTELLIGENCE_URL, ({ request }) => {
       const params = paramsOf(request);
       seen.push(params);
-      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const above = Number(params['update_id__gt'] ?? '0');
       const limit = Number(params['limit']);
       const remaining = (feeds[params['type']!] ?? []).filter((id) => id > above);
@@ -290,14 +287,18 @@ describe('ThreatStreamClient paging', () => {
     const ids = Array.from({ length: 15 }, (_, i) => 101 + i);
     const seen: Array<Record<string, string>> = [];
     serveFeed({ ip: ids }, seen);
-    const client = new ThreatStreamClient(clientOptions(captureLogs().logger));
+    let answered = 0;
+    const onRequest = () => (answered += 1);
+    const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { onRequest }));
 
     const inFlightWhileHolding: number[] = [];
     let consumed = 0;
     for await (const { page } of feed(client, pageQuery({ cursor: '100' }))) {
       consumed += 1;
-      // Give a runaway prefetcher every chance to fetch more than one page ahead.
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      // Give a runaway prefetcher every chance to fetch more than one page ahead: the page
+      // ahead is in, and it had a turn of the event loop to act on it.
+      await waitUntil(() => answered === seen.length);
+      await nextTurn();
       inFlightWhileHolding.push(seen.length - consumed);
       expect(page.records).toHaveLength(3);
     }
@@ -411,19 +412,23 @@ describe('ThreatStreamClient paging', () => {
     );
     // The prefetch fails once and pauses before retrying; that pause must be cancelled.
     let pauseSignal: AbortSignal | undefined;
+    let paused!: () => void;
+    const pausing = new Promise<void>((resolve) => (paused = resolve));
     const sleep = (_ms: number, signal?: AbortSignal) =>
       new Promise<void>((_resolve, reject) => {
         pauseSignal = signal;
+        paused();
         signal?.addEventListener('abort', () => reject(signal.reason as Error));
       });
     const client = new ThreatStreamClient(clientOptions(captureLogs().logger, { sleep }));
 
     for await (const { page } of feed(client, pageQuery({ cursor: '1' }))) {
       expect(page.cursor).toBe('5');
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await pausing;
       break;
     }
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Node reports an unhandled rejection at the end of the turn it happened in.
+    await nextTurn();
 
     process.off('unhandledRejection', unhandled);
     expect(call).toBe(2);
