@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LogLevel } from './log';
 import { IOC_TYPES, type IocType } from './ioc-types';
+import { ACTOR_MAPPINGS, MODEL_TYPES, type ModelType } from './model-types';
 import { parseTlp, type Tlp } from './stix/markings';
 
 /**
@@ -139,6 +140,16 @@ function list<T extends string>(options: {
     return out;
   });
 }
+
+/** Unlike other lists, an empty value is a choice here: no threat models at all. */
+const threatModelTypes = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? [] : value),
+  list<ModelType>({
+    default: MODEL_TYPES,
+    item: (v) => MODEL_TYPES.find((t) => t === v.toLowerCase()),
+    what: `a threat model type (${MODEL_TYPES.join(', ')})`,
+  }),
+);
 
 const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);
 
@@ -282,6 +293,9 @@ export const configSchema = z
       ui_url: httpUrl('https://ui.threatstream.com'),
       max_response_mb: integer({ min: 1, max: 1024, default: 64 }),
       timeout: integer({ min: 1, max: 3600, default: 60 }),
+      threat_model_types: threatModelTypes,
+      actor_as: oneOf(ACTOR_MAPPINGS, 'intrusion-set'),
+      model_max_per_run: integer({ min: 1, max: 100_000, default: 100 }),
     }),
   })
   .superRefine((config, ctx) => {
