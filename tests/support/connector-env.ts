@@ -8,6 +8,7 @@ import { parseRecords } from '../../src/threatstream/schema';
 import {
   expectedRecords,
   startSimulator,
+  type ModelCatalogOptions,
   type ThreatStreamSimulator,
 } from '../../stand-ins/threatstream/simulator';
 import { OpenCtiStub } from '../../stand-ins/opencti/stub';
@@ -35,6 +36,8 @@ export interface ConnectorWorld {
 export async function startWorld(options: {
   total: number;
   storedState?: string | null;
+  /** Threat models ThreatStream holds; none without. */
+  models?: Partial<ModelCatalogOptions>;
 }): Promise<ConnectorWorld> {
   const connectorId = randomUUID();
   const simulator = await startSimulator({
@@ -42,6 +45,7 @@ export async function startWorld(options: {
     apiKey: API_KEY,
     total: options.total,
     startTime: FEED_START,
+    ...(options.models && { models: options.models }),
   });
   const opencti = await OpenCtiStub.start({
     token: TOKEN,
