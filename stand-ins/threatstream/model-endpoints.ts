@@ -73,12 +73,14 @@ export class SimulatedThreatModel {
     );
   }
 
-  /** A change made in ThreatStream: the model's modified_ts moves to just before now. */
-  touch(type: SimulatedModelType, id: number): SimulatedModel {
+  /**
+   * A change made in ThreatStream: the model's modified_ts moves to `at`, by default two seconds
+   * back, so that a run starting now sees it under a window truncated to the second.
+   */
+  touch(type: SimulatedModelType, id: number, at = new Date(Date.now() - 2000)): SimulatedModel {
     const model = this.model(type, id);
     if (model === undefined) throw new RangeError(`no ${type} ${id}`);
-    // Two seconds back, so that a run starting now sees it under a window truncated to the second.
-    model.modifiedMs = Math.max(Date.now() - 2000, this.lastTouchMs + 1, model.modifiedMs + 1);
+    model.modifiedMs = Math.max(at.getTime(), this.lastTouchMs + 1, model.modifiedMs + 1);
     this.lastTouchMs = model.modifiedMs;
     return model;
   }
