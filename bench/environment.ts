@@ -86,6 +86,8 @@ export async function startEnvironment(options: {
     ANOMALI_API_KEY: API_KEY,
     ANOMALI_IMPORT_START: importStart,
     ANOMALI_STABILITY_DELAY: '0',
+    // The bench measures the IOC import; its simulator serves no threat models.
+    ANOMALI_THREAT_MODEL_TYPES: '',
     ...(options.types !== undefined && { ANOMALI_TYPES: options.types }),
   };
   const env: BenchEnvironment = {

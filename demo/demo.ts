@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     apiKey: API_KEY,
     total: RECORDS,
     startTime,
+    // Bulletins, actors, campaigns, malware… linked to each other and to records of the feed.
+    models: { perType: 3, iocsPerModel: 25 },
   });
   const config = loadConfig(
     {
@@ -50,6 +52,11 @@ async function main(): Promise<void> {
       fetched: (type, records) => summary.fetched(type, records),
       skipped: (type, reason) => summary.skipped(type, reason),
       delivered: (type, objects, messages) => summary.delivered(type, objects, messages),
+      modelDelivered: (objects, messages) => summary.modelDelivered(objects, messages),
+      modelSaved: (type, id) => {
+        summary.modelSaved();
+        console.log(`threat model ${type} ${id} imported`);
+      },
       pageSaved: (type, cursor) => {
         summary.pageSaved(type, cursor);
         const c = summary.typeCounts(type);
@@ -75,7 +82,10 @@ async function main(): Promise<void> {
     // from the stored cursors and fetches every status, so the deactivations become revocations.
     simulator.setTotal(RECORDS + 500);
     for (let i = 0; i < 50; i++) simulator.mutate(i * 37, { status: 'inactive' });
-    console.log('\n500 new records and 50 deactivations later:\n');
+    const actor = simulator.threatModel.models.find((m) => m.type === 'actor' && m.published);
+    // Changed two minutes ago: older than the stability delay, so this run takes it.
+    if (actor) simulator.threatModel.touch('actor', actor.id, new Date(Date.now() - 120_000));
+    console.log('\n500 new records, 50 deactivations and one actor changed later:\n');
     const second = Date.now();
     const incremental = await dryRun(config, logger, { stop: never, abort: never }, progress());
     printSummary(
@@ -107,6 +117,11 @@ function printSummary(
   console.log(`  skipped   ${totals.skipped}`);
   for (const [reason, n] of Object.entries(summary.skippedByReason)) {
     console.log(`    ${reason.padEnd(20)} ${pad(n, 6)}`);
+  }
+  const { imported, objects } = summary.threatModels;
+  console.log(`  threat models ${imported} imported, sent as:`);
+  for (const [type, n] of Object.entries(objects)) {
+    console.log(`    ${type.padEnd(20)} ${pad(n, 6)}`);
   }
   console.log(`  bundles   ${bundles} written`);
   console.log(

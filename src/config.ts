@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LogLevel } from './log';
 import { IOC_TYPES, type IocType } from './ioc-types';
+import { ACTOR_MAPPINGS, MODEL_TYPES, type ModelType } from './model-types';
 import { parseTlp, TLP_LEVELS, type Tlp } from './stix/markings';
 
 /**
@@ -176,6 +177,16 @@ function list<T extends string>(options: {
       ...(options.default.length > 0 && { default: options.default.join(',') }),
     });
 }
+
+/** Unlike other lists, an empty value is a choice here: no threat models at all. */
+const threatModelTypes = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? [] : value),
+  list<ModelType>({
+    default: MODEL_TYPES,
+    item: (v) => MODEL_TYPES.find((t) => t === v.toLowerCase()),
+    what: `a threat model type (${MODEL_TYPES.join(', ')})`,
+  }),
+);
 
 const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);
 
@@ -423,6 +434,15 @@ export const configSchema = z
       ),
       timeout: integer({ min: 1, max: 3600, default: 60 }).describe(
         'Seconds allowed per ThreatStream request.',
+      ),
+      threat_model_types: threatModelTypes.describe(
+        'Comma-separated threat model types to import; empty turns the threat-model import off.',
+      ),
+      actor_as: oneOf(ACTOR_MAPPINGS, 'intrusion-set').describe(
+        'What a ThreatStream actor becomes in OpenCTI: intrusion-set or threat-actor.',
+      ),
+      model_max_per_run: integer({ min: 1, max: 100_000, default: 100 }).describe(
+        'Threat models imported at most per run; the rest continue on the next run.',
       ),
     }),
   })

@@ -5,7 +5,7 @@ import { QueueGate } from './connector/queue-gate';
 import { RevocationFilter } from './connector/revocations';
 import { runOnce, type RunSignals } from './connector/run';
 import { schedule } from './connector/scheduler';
-import { runSettings, threatStreamClient } from './connector/settings';
+import { runSettings, threatModelClient, threatStreamClient } from './connector/settings';
 import { isFatal } from './fatal';
 import { serializeError, type Logger } from './log';
 import { Metrics } from './observability/metrics';
@@ -200,6 +200,7 @@ function scheduleRuns(
   });
   const deps = {
     client: threatStreamClient(config, logger, (event) => metrics.request(event)),
+    threatModels: threatModelClient(config, logger, (event) => metrics.request(event)),
     sink,
     state: heartbeat,
     works: new Works(api, connector.id, logger),

@@ -1,4 +1,5 @@
 import type { IocType } from '../ioc-types';
+import type { ModelType } from '../model-types';
 import type { StixObject } from '../stix/types';
 import type { RunSummary } from './summary';
 
@@ -30,6 +31,10 @@ export interface RunObserver {
   delivered?(type: IocType, objects: readonly StixObject[], messages: number): void;
   /** A page's cursor was saved: every batch holding the page was accepted. */
   pageSaved?(type: IocType, cursor: string): void;
+  /** A bundle of the threat-model import was accepted. */
+  modelDelivered?(objects: readonly StixObject[], messages: number): void;
+  /** Every bundle of a changed threat model was accepted, and the models' cursor saved past it. */
+  modelSaved?(type: ModelType, id: string): void;
   runEnded?(end: RunEnd): void;
 }
 
@@ -49,6 +54,9 @@ export function everyObserver(observers: readonly RunObserver[]): Required<RunOb
     delivered: (type, objects, messages) =>
       observers.forEach((o) => o.delivered?.(type, objects, messages)),
     pageSaved: (type, cursor) => observers.forEach((o) => o.pageSaved?.(type, cursor)),
+    modelDelivered: (objects, messages) =>
+      observers.forEach((o) => o.modelDelivered?.(objects, messages)),
+    modelSaved: (type, id) => observers.forEach((o) => o.modelSaved?.(type, id)),
     runEnded: (end) => observers.forEach((o) => o.runEnded?.(end)),
   };
 }

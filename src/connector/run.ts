@@ -1,13 +1,21 @@
 import { importStartAt, type ImportStart } from '../config';
 import type { IocType } from '../ioc-types';
 import { serializeError, type Logger } from '../log';
-import type { StateStore } from '../opencti/state';
+import type { ConnectorState, ModelCursor, StateStore } from '../opencti/state';
 import type { Works } from '../opencti/works';
 import type { BundleSink } from '../sinks/sink';
 import { buildBundles } from '../stix/batches';
 import type { StixObject } from '../stix/types';
 import type { ConvertOptions } from '../stix/convert';
+import type { Bundle } from '../stix/types';
+import {
+  importThreatModels,
+  type ThreatModelSettings,
+  type ThreatModelSource,
+} from '../threatmodel/model-run';
 import type { Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
+import { ThreatStreamRequestError } from '../threatstream/errors';
+import type { ModelSummary } from '../threatstream/model-schema';
 import { DeliveryLine } from './delivery-line';
 import { everyObserver, type RunObserver } from './observer';
 import { indicatorsOf } from './page-indicators';
@@ -23,10 +31,14 @@ export interface RunSettings {
   feedIds: readonly string[];
   trustedCircleIds: readonly string[];
   convert: ConvertOptions;
+  /** The threat models to import after the IOC types; none without. */
+  threatModels?: ThreatModelSettings;
 }
 
 export interface RunDependencies {
   client: Pick<ThreatStreamClient, 'pages'>;
+  /** Where the threat models come from; without it, the run imports IOCs only. */
+  threatModels?: ThreatModelSource;
   sink: BundleSink;
   state: StateStore;
   /** Null in a dry run: there is no OpenCTI. */
@@ -79,6 +91,7 @@ class ImportRun {
   private readonly line = new DeliveryLine();
   private readonly generation: number;
   private readonly cursors: Partial<Record<IocType, string>>;
+  private models: ModelCursor | undefined;
 
   constructor(
     private readonly deps: RunDependencies,
@@ -92,6 +105,7 @@ class ImportRun {
     const { state, generation } = deps.state.load();
     this.generation = generation;
     this.cursors = { ...state.cursors };
+    this.models = state.models;
     summary.cursors = { ...state.cursors };
   }
 
@@ -100,6 +114,7 @@ class ImportRun {
     let failedTypes: string[];
     try {
       failedTypes = await this.importPages();
+      if (!this.mustEnd()) failedTypes.push(...(await this.importModels()));
     } catch (error) {
       // Whatever was accepted before the failure still gets its cursor saved.
       await this.line.drain().catch(() => undefined);
@@ -164,18 +179,79 @@ class ImportRun {
     return tooLarge.length === 0 ? objects : objects.filter((o) => !tooLarge.includes(o));
   }
 
+  /** Imports the changed threat models; returns the failure that ended the step, if any. */
+  private async importModels(): Promise<string[]> {
+    const { threatModels: client } = this.deps;
+    const settings = this.settings.threatModels;
+    if (client === undefined || settings === undefined) return [];
+    const deps = {
+      client,
+      deliver: (bundle: Bundle) => this.deliverModelBundle(bundle),
+      afterDelivered: (task: () => Promise<void>) => this.line.afterDelivered(task),
+      save: (cursor: ModelCursor, model: ModelSummary) => this.saveModelCursor(cursor, model),
+      log: this.log,
+      signal: this.signals.stop,
+    };
+    try {
+      await importThreatModels(deps, settings, this.windowBounds(), this.models);
+      await this.line.drain();
+      return [];
+    } catch (error) {
+      if (!(error instanceof ThreatStreamRequestError) || this.signals.stop.aborted) throw error;
+      await this.line.drain();
+      this.log.error('Threat models failed; their cursor stays at the last model delivered', {
+        error: serializeError(error),
+      });
+      return [`threat models: ${error.message}`];
+    }
+  }
+
+  private async deliverModelBundle(bundle: Bundle): Promise<boolean> {
+    if (this.mustEnd()) return false;
+    await this.deps.queueGate?.waitForRoom(this.signals.stop);
+    const prepared = await this.deps.sink.prepare(bundle, this.workId);
+    await this.line.send(async () => {
+      await prepared.deliver(this.signals.abort);
+      this.observer.modelDelivered(bundle.objects, prepared.messages);
+    });
+    return true;
+  }
+
+  private async saveModelCursor(cursor: ModelCursor, model: ModelSummary): Promise<void> {
+    this.models = cursor;
+    if (!(await this.deps.state.save(this.state(), this.generation))) return;
+    this.observer.modelSaved(model.model_type, model.id);
+    this.log.info('Threat model imported', {
+      model_type: model.model_type,
+      model_id: model.id,
+      modified_ts: model.modified_ts,
+    });
+  }
+
+  private state(): ConnectorState {
+    const cursors = { ...this.cursors };
+    return this.models === undefined ? { cursors } : { cursors, models: this.models };
+  }
+
   private async saveCursor(type: IocType, cursor: string): Promise<void> {
     this.cursors[type] = cursor;
-    if (!(await this.deps.state.save({ cursors: this.cursors }, this.generation))) return;
+    if (!(await this.deps.state.save(this.state(), this.generation))) return;
     this.observer.pageSaved(type, cursor);
     this.log.info('Page imported', { ioc_type: type, ...this.summary.typeCounts(type), cursor });
   }
 
+  /** Where a cold start begins, and the stability bound: the same for IOCs and threat models. */
+  private windowBounds(): { coldStartFrom: Date; until: Date } {
+    const { startedAt } = this.summary;
+    return {
+      coldStartFrom: importStartAt(this.settings.importStart, startedAt),
+      until: new Date(startedAt.getTime() - this.settings.stabilityDelayMs),
+    };
+  }
+
   private queries(): PageQuery[] {
     const { settings } = this;
-    const startedAt = this.summary.startedAt;
-    const coldStartFrom = importStartAt(settings.importStart, startedAt);
-    const until = new Date(startedAt.getTime() - settings.stabilityDelayMs);
+    const { coldStartFrom, until } = this.windowBounds();
     return settings.types.map((type) => {
       const cursor = this.cursors[type] ?? null;
       if (cursor === null) {
@@ -194,6 +270,10 @@ class ImportRun {
         ...(settings.minConfidence !== undefined && { minConfidence: settings.minConfidence }),
       };
     });
+  }
+
+  private mustEnd(): boolean {
+    return this.signals.stop.aborted || this.wasReset();
   }
 
   private wasReset(): boolean {

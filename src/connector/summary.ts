@@ -37,6 +37,8 @@ export class RunSummary {
   readonly skippedByReason: Record<string, number> = {};
   bundles = 0;
   messages = 0;
+  /** Threat models imported, and the objects their bundles held by STIX type. */
+  readonly threatModels = { imported: 0, objects: {} as Record<string, number> };
 
   constructor(readonly startedAt: Date) {}
 
@@ -77,6 +79,20 @@ export class RunSummary {
     this.cursors[type] = cursor;
   }
 
+  modelDelivered(objects: readonly StixObject[], messages: number): void {
+    const counts = this.threatModels.objects;
+    for (const { type } of objects) {
+      if (type !== 'identity' && type !== 'marking-definition')
+        counts[type] = (counts[type] ?? 0) + 1;
+    }
+    this.bundles++;
+    this.messages += messages;
+  }
+
+  modelSaved(): void {
+    this.threatModels.imported++;
+  }
+
   typeCounts(type: IocType): TypeCounts {
     return { ...this.counts(type) };
   }
@@ -106,8 +122,19 @@ export class RunSummary {
     return (
       `Fetched ${t.fetched} ThreatStream IOCs; imported ${t.imported} indicators (${t.revoked} revoked` +
       `${t.revoked_unverified > 0 ? `, ${t.revoked_unverified} of them unverified` : ''}); ` +
-      `skipped ${t.skipped}${reasons ? ` (${reasons})` : ''}; ${this.bundles} bundles, ${this.messages} messages${outcome}.`
+      `skipped ${t.skipped}${reasons ? ` (${reasons})` : ''};${this.describeModels()} ` +
+      `${this.bundles} bundles, ${this.messages} messages${outcome}.`
     );
+  }
+
+  /** ` imported N threat models (objects by type);`, or nothing when no model changed. */
+  private describeModels(): string {
+    const { imported, objects } = this.threatModels;
+    if (imported === 0) return '';
+    const sent = Object.entries(objects)
+      .map(([type, n]) => `${n} ${type}`)
+      .join(', ');
+    return ` imported ${imported} threat models (${sent});`;
   }
 
   toJSON() {
@@ -122,6 +149,7 @@ export class RunSummary {
       by_type: structuredClone(this.byType),
       bundles: this.bundles,
       messages: this.messages,
+      threat_models: structuredClone(this.threatModels),
       cursors: { ...this.cursors },
     };
   }

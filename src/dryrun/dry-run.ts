@@ -4,7 +4,7 @@ import { runOnce, type RunSignals } from '../connector/run';
 import type { RunSummary } from '../connector/summary';
 import type { RunObserver } from '../connector/observer';
 import { RevocationFilter } from '../connector/revocations';
-import { runSettings, threatStreamClient } from '../connector/settings';
+import { runSettings, threatModelClient, threatStreamClient } from '../connector/settings';
 import type { Logger } from '../log';
 import { DirectorySink } from './directory-sink';
 import { FileStateStore } from './file-state';
@@ -35,6 +35,7 @@ export async function dryRun(
   const summary = await runOnce(
     {
       client: threatStreamClient(config, logger),
+      threatModels: threatModelClient(config, logger),
       sink,
       state: new FileStateStore(resolve(config.connector.dry_run_state)),
       works: null,

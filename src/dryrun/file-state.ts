@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  copyState,
   emptyState,
   parseState,
   serializeState,
@@ -27,11 +28,11 @@ export class FileStateStore implements StateStore {
   }
 
   load(): { state: ConnectorState; generation: number } {
-    return { state: { cursors: { ...this.state.cursors } }, generation: 0 };
+    return { state: copyState(this.state), generation: 0 };
   }
 
   save(state: ConnectorState): Promise<boolean> {
-    this.state = { cursors: { ...state.cursors } };
+    this.state = copyState(state);
     mkdirSync(dirname(this.path), { recursive: true });
     writeFileSync(`${this.path}.tmp`, `${serializeState(this.state)}\n`);
     renameSync(`${this.path}.tmp`, this.path);

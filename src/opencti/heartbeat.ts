@@ -1,6 +1,7 @@
 import { serializeError, type Logger } from '../log';
 import type { ConnectorInfo, OpenCtiApi } from './api';
 import {
+  copyState,
   emptyState,
   hasCursors,
   isEmptyRemoteState,
@@ -83,13 +84,13 @@ export class Heartbeat implements StateStore {
   }
 
   load(): { state: ConnectorState; generation: number } {
-    return { state: { cursors: { ...this.state.cursors } }, generation: this.generation };
+    return { state: copyState(this.state), generation: this.generation };
   }
 
   /** Resolves once a ping carrying this state, or a newer one, is answered (or failed). */
   async save(state: ConnectorState, generation: number): Promise<boolean> {
     if (generation !== this.generation) return false;
-    this.state = { cursors: { ...state.cursors } };
+    this.state = copyState(state);
     await this.ping();
     return generation === this.generation;
   }

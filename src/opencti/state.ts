@@ -3,33 +3,72 @@ import { IOC_TYPES, type IocType } from '../ioc-types';
 
 /**
  * The connector's state as stored by OpenCTI: one ThreatStream `update_id` cursor per IOC type,
- * so a type added later starts from its own beginning and instances can split the types.
+ * so a type added later starts from its own beginning and instances can split the types, and the
+ * threat models' cursor once a model was imported.
  */
 export interface ConnectorState {
   cursors: Partial<Record<IocType, string>>;
+  models?: ModelCursor;
+}
+
+/**
+ * Where the threat-model import stands: the `modified_ts` of the newest model delivered, and the
+ * models delivered at or after the start of its second, which the next window sees again.
+ */
+export interface ModelCursor {
+  /** A STIX timestamp (milliseconds, UTC). */
+  since: string;
+  /** `<model_type>:<id>@<modified_ts>` of each of those models. */
+  seen: string[];
 }
 
 export const emptyState = (): ConnectorState => ({ cursors: {} });
 
-/** Ours takes a few hundred characters; anything far larger is not a state we wrote. */
-export const MAX_STATE_CHARS = 64 * 1024;
-/** `{"cursors":{…}}` is two levels deep. */
+/** Models seen in the newest second: a handful in practice, bounded so the state stays small. */
+const MAX_SEEN_MODELS = 1000;
+/** Ours stays well under this even with every seen model; anything larger is not ours. */
+export const MAX_STATE_CHARS = 512 * 1024;
+/** `{"cursors":{…},"models":{"seen":[…]}}` is three levels deep. */
 const MAX_STATE_DEPTH = 4;
 
+/** An update_id cursor: a decimal below 2^63, as the record schema reads update_ids. */
+const cursor = z
+  .string()
+  .regex(/^\d{1,19}$/)
+  .refine((digits) => BigInt(digits) < 2n ** 63n, 'must be below 2^63');
+
+const modelCursorSchema = z.object({
+  since: z.iso.datetime({ precision: 3 }),
+  seen: z.array(z.string().min(1).max(200)).max(MAX_SEEN_MODELS),
+});
+
+// A state written before the threat-model import has no `models`: still a valid state.
 const stateSchema = z.object({
-  cursors: z.partialRecord(z.enum(IOC_TYPES), z.string().regex(/^\d{1,30}$/), {
+  cursors: z.partialRecord(z.enum(IOC_TYPES), cursor, {
     // A key's default message quotes the key, which is the platform's text, not ours.
     error: (issue) => (issue.code === 'invalid_type' ? undefined : 'keys other than IOC types'),
   }),
+  models: modelCursorSchema.optional(),
 });
 
+/** Whether the state holds any cursor, of an IOC type or of the threat models. */
 export function hasCursors(state: ConnectorState): boolean {
-  return Object.keys(state.cursors).length > 0;
+  return Object.keys(state.cursors).length > 0 || state.models !== undefined;
 }
 
 /** pycti's convention: no state travels as the JSON text "null". */
 export function serializeState(state: ConnectorState): string {
-  return hasCursors(state) ? JSON.stringify({ cursors: state.cursors }) : 'null';
+  if (!hasCursors(state)) return 'null';
+  const { cursors, models } = state;
+  return JSON.stringify(models === undefined ? { cursors } : { cursors, models });
+}
+
+/** A copy the holder of the original cannot change. */
+export function copyState(state: ConnectorState): ConnectorState {
+  const { cursors, models } = state;
+  const copy: ConnectorState = { cursors: { ...cursors } };
+  if (models !== undefined) copy.models = { since: models.since, seen: [...models.seen] };
+  return copy;
 }
 
 /** An empty remote state is what OpenCTI answers once a user reset the connector in the UI. */
@@ -65,7 +104,8 @@ export function parseState(text: string | null | undefined): ParsedState {
       problem: `the stored state has an unexpected shape: ${z.prettifyError(parsed.error)}`,
     };
   }
-  return { ok: true, state: { cursors: parsed.data.cursors } };
+  const { cursors, models } = parsed.data;
+  return { ok: true, state: models === undefined ? { cursors } : { cursors, models } };
 }
 
 /**

@@ -34,15 +34,17 @@ export function buildBundles(
   return bundles;
 }
 
-/** The TLP markings the indicators reference, least restrictive first. */
-function markingsReferencedBy(indicators: readonly Indicator[]): MarkingDefinition[] {
-  const referenced = new Set(indicators.flatMap((indicator) => indicator.object_marking_refs));
+/** The TLP markings the objects reference, least restrictive first. */
+export function markingsReferencedBy(
+  objects: readonly { object_marking_refs: readonly string[] }[],
+): MarkingDefinition[] {
+  const referenced = new Set(objects.flatMap((object) => object.object_marking_refs));
   const markings = TLP_LEVELS.map(tlpMarking).filter((marking) => referenced.has(marking.id));
   if (markings.length !== referenced.size) {
     const known = new Set<string>(markings.map((marking) => marking.id));
     const unknown = [...referenced].filter((id) => !known.has(id));
     throw new RangeError(
-      `indicators reference markings that are not TLP markings: ${unknown.join(', ')}`,
+      `objects reference markings that are not TLP markings: ${unknown.join(', ')}`,
     );
   }
   return markings;

@@ -80,6 +80,63 @@ export function indicatorId(pattern: string): StixId<'indicator'> {
   return `indicator--${uuidv5(canonical, OASIS_NAMESPACE)}`;
 }
 
+/** Object types whose id input is their normalised name alone. */
+export type NamedObjectType =
+  | 'intrusion-set'
+  | 'campaign'
+  | 'malware'
+  | 'tool'
+  | 'vulnerability'
+  | 'attack-pattern'
+  | 'infrastructure'
+  | 'course-of-action';
+
+/** pycti's name normalisation for id inputs. */
+const idName = (name: string): string => name.toLowerCase().trim();
+
+export function namedObjectId<T extends NamedObjectType>(type: T, name: string): StixId<T> {
+  return stixId(type, { name: idName(name) });
+}
+
+/**
+ * Attack patterns and courses of action with an ATT&CK id are identified by it alone, so they
+ * merge with the objects of the MITRE connector. pycti trims the id of an attack pattern only.
+ */
+export function mitreObjectId<T extends 'attack-pattern' | 'course-of-action'>(
+  type: T,
+  mitreId: string,
+): StixId<T> {
+  return stixId(type, { x_mitre_id: type === 'attack-pattern' ? mitreId.trim() : mitreId });
+}
+
+export type ThreatActorKind = 'Threat-Actor-Group' | 'Threat-Actor-Individual';
+
+export function threatActorId(name: string, kind: ThreatActorKind): StixId<'threat-actor'> {
+  return stixId('threat-actor', { name: idName(name), opencti_type: kind });
+}
+
+/** `published` is hashed exactly as written: pass the STIX timestamp the report carries. */
+export function reportId(name: string, published: string): StixId<'report'> {
+  return stixId('report', { name: idName(name), published });
+}
+
+/** `created` is hashed exactly as written: pass the STIX timestamp the incident carries. */
+export function incidentId(name: string, created: string): StixId<'incident'> {
+  return stixId('incident', { name: idName(name), created });
+}
+
+export function relationshipId(
+  relationshipType: string,
+  sourceRef: string,
+  targetRef: string,
+): StixId<'relationship'> {
+  return stixId('relationship', {
+    relationship_type: relationshipType,
+    source_ref: sourceRef,
+    target_ref: targetRef,
+  });
+}
+
 export function identityId(name: string, identityClass: string): StixId<'identity'> {
   return stixId('identity', {
     name: name.toLowerCase().trim(),

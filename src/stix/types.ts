@@ -1,19 +1,13 @@
 import { z } from 'zod';
+import { KNOWLEDGE_OBJECT_SCHEMAS } from './knowledge-types';
+import { stixIdSchema, stixTimestampSchema } from './primitives';
 
 /**
  * The STIX 2.1 objects this connector emits, and nothing more. Every object schema is strict:
  * a property we did not mean to send is a bug, not an extension.
  */
 
-export type StixId<T extends string> = `${T}--${string}`;
-
-/** `<type>--<uuid>`; parses to StixId<type>. */
-export function stixIdSchema<T extends string>(type: T) {
-  return z.templateLiteral([z.literal(`${type}--`), z.uuid()]);
-}
-
-/** RFC 3339 in UTC with milliseconds, e.g. `2021-05-24T16:42:25.457Z`. */
-export const stixTimestampSchema = z.iso.datetime({ precision: 3 });
+export { stixIdSchema, stixTimestampSchema, type StixId } from './primitives';
 
 /** The STIX 2.1 indicator-type-ov vocabulary. */
 export const INDICATOR_TYPES = [
@@ -132,6 +126,7 @@ export const stixObjectSchema = z.discriminatedUnion('type', [
   indicatorSchema,
   identitySchema,
   markingDefinitionSchema,
+  ...KNOWLEDGE_OBJECT_SCHEMAS,
 ]);
 export type StixObject = z.infer<typeof stixObjectSchema>;
 

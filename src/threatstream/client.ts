@@ -1,24 +1,17 @@
 import { setImmediate } from 'node:timers/promises';
 import type { IocType } from '../ioc-types';
 import type { Logger } from '../log';
-import { RetriesExhaustedError, isPermanent, withRetry, type RetryPolicy } from '../retry';
+import type { RetryPolicy } from '../retry';
 import { ThreatStreamRequestError } from './errors';
 import { pageCursor, pageRecords } from './page';
 import { buildPageParams, type PageQuery, type PageRequest } from './query';
 import type { IntelligenceRecord, RejectedRecord } from './schema';
-import { ThreatStreamTransport, type IntelligenceEnvelope, type RequestStatus } from './transport';
+import { requestWithRetry, type RequestEvent } from './retrying';
+import { ThreatStreamTransport, type IntelligenceEnvelope } from './transport';
 
 export { ThreatStreamAuthError, ThreatStreamRequestError } from './errors';
 export type { PageQuery } from './query';
-
-export interface RequestEvent {
-  durationMs: number;
-  status: RequestStatus;
-  /** 1-based attempt number for this page. */
-  attempt: number;
-  /** Whether this attempt failed and another one follows. */
-  retried: boolean;
-}
+export type { RequestEvent } from './retrying';
 
 export interface ThreatStreamClientOptions {
   /** e.g. https://api.threatstream.com (a trailing slash is tolerated). */
@@ -171,58 +164,18 @@ export class ThreatStreamClient {
     signal: AbortSignal,
   ): Promise<IntelligenceEnvelope> {
     const params = buildPageParams(query, request, this.options.pageSize);
-    const { retry, logger } = this.options;
-    try {
-      const envelope = await withRetry(retry, (attempt) => this.attempt(params, attempt, signal), {
-        signal,
-        ...(this.options.sleep && { sleep: this.options.sleep }),
-        onRetry: (error, attempt, delayMs) =>
-          logger.warn('ThreatStream request failed; retrying', {
-            type: query.type,
-            status: (error as ThreatStreamRequestError).status ?? 'network_error',
-            reason: (error as Error).message,
-            attempt,
-            maxAttempts: retry.attempts,
-            delayMs,
-          }),
-      });
-      this.warnIfEmptyPageAnnouncedMore(query, envelope, request.cursor);
-      return envelope;
-    } catch (error) {
-      if (!(error instanceof RetriesExhaustedError)) throw error;
-      const last = error.cause as ThreatStreamRequestError;
-      throw new ThreatStreamRequestError(
-        `ThreatStream request for type ${query.type} failed after ${error.attempts} attempt(s): ${last.message}`,
-        { status: last.status, cause: last.cause ?? last },
-      );
-    }
-  }
-
-  /** One HTTP attempt, told to `onRequest` whatever its outcome. */
-  private async attempt(
-    params: URLSearchParams,
-    attempt: number,
-    signal: AbortSignal,
-  ): Promise<IntelligenceEnvelope> {
-    const started = performance.now();
-    const report = (status: RequestStatus, retried: boolean) =>
-      this.options.onRequest?.({
-        durationMs: performance.now() - started,
-        status,
-        attempt,
-        retried,
-      });
-    try {
-      const envelope = await this.transport.send(params, signal);
-      report(200, false);
-      return envelope;
-    } catch (error) {
-      if (signal.aborted) throw error;
-      const { status } = error as { status?: number };
-      const retried = !isPermanent(error) && attempt < this.options.retry.attempts;
-      report(status ?? 'network_error', retried);
-      throw error;
-    }
+    const label = {
+      name: `ThreatStream request for type ${query.type}`,
+      fields: { type: query.type },
+    };
+    const envelope = await requestWithRetry(
+      this.options,
+      label,
+      (attemptSignal) => this.transport.send(params, attemptSignal),
+      signal,
+    );
+    this.warnIfEmptyPageAnnouncedMore(query, envelope, request.cursor);
+    return envelope;
   }
 
   private warnIfEmptyPageAnnouncedMore(

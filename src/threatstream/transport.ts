@@ -1,5 +1,6 @@
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { z } from 'zod';
 import { redactText, redactThenTruncate } from '../log';
 import { parseRetryAfter } from '../retry';
 import {
@@ -38,7 +39,7 @@ const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 const BODY_SNIPPET_CHARS = 200;
 
 /**
- * One GET of the intelligence endpoint. Failures are thrown as ThreatStreamRequestError,
+ * One GET of a ThreatStream endpoint. Failures are thrown as ThreatStreamRequestError,
  * transient unless marked permanent, or ThreatStreamAuthError; retrying is the caller's business.
  */
 export class ThreatStreamTransport {
@@ -66,11 +67,22 @@ export class ThreatStreamTransport {
   }
 
   async send(params: URLSearchParams, signal: AbortSignal): Promise<IntelligenceEnvelope> {
+    const page = await this.get(INTELLIGENCE_PATH, params, intelligencePageSchema, signal);
+    return { objects: page.objects, next: page.meta.next ?? null };
+  }
+
+  /** One GET of `path`, its JSON body validated by `schema`; a mismatch is transient, as a cut body. */
+  async get<T extends z.ZodType>(
+    path: string,
+    params: URLSearchParams,
+    schema: T,
+    signal: AbortSignal,
+  ): Promise<z.output<T>> {
     // axios's own `timeout` only bounds socket inactivity; a trickling server could exceed it.
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     let response: AxiosResponse<string>;
     try {
-      response = await this.http.get<string>(INTELLIGENCE_PATH, {
+      response = await this.http.get<string>(path, {
         params,
         signal: AbortSignal.any([signal, deadline]),
       });
@@ -79,12 +91,13 @@ export class ThreatStreamTransport {
       if (deadline.aborted) throw transient(`no response within ${this.options.timeoutMs} ms`);
       throw this.classifyTransportError(error);
     }
-    return this.classifyResponse(response);
+    return this.readBody(this.classifyResponse(response), schema);
   }
 
-  private classifyResponse(response: AxiosResponse<string>): IntelligenceEnvelope {
+  /** The body of a 200; any other answer is thrown as the failure it is. */
+  private classifyResponse(response: AxiosResponse<string>): string {
     const { status } = response;
-    if (status === 200) return this.readEnvelope(response.data);
+    if (status === 200) return response.data;
     if (status >= 300 && status < 400) {
       const location = this.safeText(String(response.headers['location'] ?? '(none)'));
       throw new ThreatStreamRequestError(
@@ -105,7 +118,7 @@ export class ThreatStreamTransport {
     );
   }
 
-  private readEnvelope(body: string): IntelligenceEnvelope {
+  private readBody<T extends z.ZodType>(body: string, schema: T): z.output<T> {
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -113,16 +126,17 @@ export class ThreatStreamTransport {
       const reason = `the response body is not JSON (${body.length} characters; truncated or an error page)`;
       throw transient(reason, { status: 200, cause: this.detach(error) });
     }
-    const parsed = intelligencePageSchema.safeParse(json);
+    const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issues = parsed.error.issues
         .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
         .join('; ');
       const summary = redactThenTruncate(issues, this.secrets, 300);
-      throw transient(`the response is not an intelligence page (${summary})`, { status: 200 });
+      throw transient(`the response is not what ThreatStream sends there (${summary})`, {
+        status: 200,
+      });
     }
-    const next = parsed.data.meta.next ?? null;
-    return { objects: parsed.data.objects, next };
+    return parsed.data;
   }
 
   private classifyTransportError(error: unknown): Error {

@@ -1,6 +1,7 @@
 /**
  * A deterministic ThreatStream stand-in on 127.0.0.1, for tests, the demo and the benchmark.
- * It answers GET /api/v2/intelligence/ with the query semantics the connector relies on, and
+ * It answers GET /api/v2/intelligence/ and the threat-model endpoints (model-endpoints.ts) with
+ * the query semantics the connector relies on, and
  * rejects anything else loudly (unknown parameters, offset paging, other orderings) so that a
  * client bug shows up as an error rather than as silently unfiltered data.
  */
@@ -8,7 +9,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimulatedFeed, type FeedPage, type FeedQuery, type RecordPatch } from './feed';
+import { SimulatedThreatModel, type ModelEndpoint } from './model-endpoints';
+import type { ModelCatalogOptions } from './models';
 import {
+  DEFAULT_START_TIME,
   THREATSTREAM_TYPES,
   type FeedOptions,
   type SimulatedRecord,
@@ -16,6 +20,14 @@ import {
 } from './records';
 
 export { expectedRecords, type RecordPatch } from './feed';
+export type { ModelEndpoint } from './model-endpoints';
+export {
+  ATTACK_PATTERN_IDS,
+  linkedIndices,
+  type ModelCatalogOptions,
+  type SimulatedModel,
+  type SimulatedModelType,
+} from './models';
 export {
   DEFAULT_START_TIME,
   RECORD_INTERVAL_MS,
@@ -45,6 +57,11 @@ export interface SimulatorOptions extends FeedOptions {
    */
   memoize?: boolean;
   fault?: FaultHook;
+  /**
+   * The threat models ThreatStream holds, linked to records of the feed; none without it. The
+   * feed's size and start time are the defaults of `feedTotal` and `startTime`.
+   */
+  models?: Partial<ModelCatalogOptions>;
 }
 
 export interface SimulatorRequest {
@@ -92,8 +109,14 @@ const SUPPORTED_PARAMS = new Set([
 
 export class ThreatStreamSimulator {
   fault: FaultHook | undefined;
-  /** Every request counts; only the last RECENT_REQUESTS are kept. */
-  readonly requests: { count: number; recent: SimulatorRequest[] } = { count: 0, recent: [] };
+  /** Every request counts, also by endpoint; only the last RECENT_REQUESTS are kept. */
+  readonly requests: {
+    count: number;
+    byEndpoint: Partial<Record<Endpoint, number>>;
+    recent: SimulatorRequest[];
+  } = { count: 0, byEndpoint: {}, recent: [] };
+  /** The threat models, their associations, and the changes a test makes to them. */
+  readonly threatModel: SimulatedThreatModel;
   private readonly feed: SimulatedFeed;
   private readonly expectedAuthorization: string;
   /** Rendered pages by SimulatedFeed.pageKey, when memoizing. */
@@ -105,6 +128,12 @@ export class ThreatStreamSimulator {
     private readonly options: SimulatorOptions,
   ) {
     this.feed = new SimulatedFeed(options.total, options);
+    const catalog = options.models && {
+      feedTotal: options.total,
+      startTime: options.startTime ?? DEFAULT_START_TIME,
+      ...options.models,
+    };
+    this.threatModel = new SimulatedThreatModel(catalog, (index) => this.feed.recordAt(index));
     this.fault = options.fault;
     this.expectedAuthorization = `apikey ${options.username}:${options.apiKey}`;
     server.on('request', (req, res) => {
@@ -185,9 +214,14 @@ export class ThreatStreamSimulator {
   }
 
   private answer(request: SimulatorRequest, params: URLSearchParams): SimulatorResponse {
-    if (request.path !== INTELLIGENCE_PATH) return json(404, { message: 'Not found' });
+    const endpoint = endpointOf(request.path);
+    if (endpoint === 'unknown') return json(404, { message: 'Not found' });
     if (request.method !== 'GET') return json(405, { message: 'Method not allowed' });
     if (!request.authorized) return json(401, { message: 'Unauthorized' });
+    if (endpoint !== 'intelligence') {
+      const { status, value } = this.threatModel.answer(request.path, params);
+      return json(status, value);
+    }
     const query = parseFeedQuery(params);
     if (typeof query === 'string') return json(400, { error: query });
 
@@ -225,9 +259,18 @@ export class ThreatStreamSimulator {
 
   private record(request: SimulatorRequest): void {
     this.requests.count += 1;
+    const endpoint = endpointOf(request.path);
+    this.requests.byEndpoint[endpoint] = (this.requests.byEndpoint[endpoint] ?? 0) + 1;
     this.requests.recent.push(request);
     if (this.requests.recent.length > RECENT_REQUESTS) this.requests.recent.shift();
   }
+}
+
+export type Endpoint = 'intelligence' | ModelEndpoint | 'unknown';
+
+function endpointOf(path: string): Endpoint {
+  if (path === INTELLIGENCE_PATH) return 'intelligence';
+  return SimulatedThreatModel.endpointOf(path) ?? 'unknown';
 }
 
 export function startSimulator(options: SimulatorOptions): Promise<ThreatStreamSimulator> {

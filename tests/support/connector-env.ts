@@ -8,6 +8,7 @@ import { parseRecords } from '../../src/threatstream/schema';
 import {
   expectedRecords,
   startSimulator,
+  type ModelCatalogOptions,
   type ThreatStreamSimulator,
 } from '../../stand-ins/threatstream/simulator';
 import { OpenCtiStub } from '../../stand-ins/opencti/stub';
@@ -43,6 +44,8 @@ export async function startWorld(options: {
   storedState?: string | null;
   /** The broker OpenCTI hands the connector at registration; the shared local one by default. */
   broker?: BrokerSettings;
+  /** Threat models ThreatStream holds; none without. */
+  models?: Partial<ModelCatalogOptions>;
 }): Promise<ConnectorWorld> {
   const connectorId = randomUUID();
   const broker = options.broker ?? BROKER;
@@ -51,6 +54,7 @@ export async function startWorld(options: {
     apiKey: API_KEY,
     total: options.total,
     startTime: FEED_START,
+    ...(options.models && { models: options.models }),
   });
   const opencti = await OpenCtiStub.start({
     token: TOKEN,

@@ -1,0 +1,93 @@
+import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { MODEL_TYPES } from '../../src/model-types';
+import { startWorld, type ConnectorWorld } from '../support/connector-env';
+import { ensureBuilt, killStartedDaemons, startDaemon } from '../support/daemon-process';
+import { invalidObjects } from '../support/import-expectations';
+import { drainQueue, type ReceivedMessage } from '../support/rabbitmq';
+import { objectsOf, unresolvableReferences } from '../support/threat-model-expectations';
+import { sleep } from '../support/wait';
+
+/**
+ * `kill -9` of the built connector while it imports threat models, then restarts until a run
+ * completes: the models' cursor is never ahead of what the broker confirmed, and every model
+ * arrives in the end.
+ */
+
+/** A bulletin linked to this many IOCs keeps the model window busy long enough to be hit. */
+const MODELS = { perType: 3, iocsPerModel: 50, largeBulletinIocs: 15_000 };
+const KILL_AFTER_MS = { min: 200, max: 2500 };
+const MAX_RUNS = 40;
+
+let world: ConnectorWorld | undefined;
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+afterEach(async () => {
+  await killStartedDaemons();
+  await world?.close();
+  world = undefined;
+});
+
+/** A small deterministic generator (mulberry32) so a failing sequence of kills can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function storedModelsSince(w: ConnectorWorld): number {
+  const state = w.opencti.state;
+  if (!state || state === 'null') return Number.NEGATIVE_INFINITY;
+  const since = (JSON.parse(state) as { models?: { since: string } }).models?.since;
+  return since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(since);
+}
+
+/** Published models (of the imported types) whose object or report is not among `received`. */
+function missingModels(w: ConnectorWorld, received: readonly ReceivedMessage[], upTo = Infinity) {
+  const names = new Set(
+    objectsOf(received)
+      .filter((o) => o.type !== 'indicator')
+      .map((o) => o.name),
+  );
+  return w.simulator.threatModel.models
+    .filter((m) => m.published && (MODEL_TYPES as readonly string[]).includes(m.type))
+    .filter((m) => Math.floor(m.modifiedMs) <= upTo && !names.has(m.name))
+    .map((m) => `${m.type}:${m.name}`);
+}
+
+it('loses no threat model when killed with SIGKILL during the model window and restarted', async () => {
+  const seed = Number(process.env.KILL_SEED ?? Date.now() % 1_000_000);
+  console.log(`threat-model kill points from seed ${seed} (KILL_SEED=${seed} replays them)`);
+  const next = random(seed);
+  world = await startWorld({ total: 2000, models: MODELS });
+  const received: ReceivedMessage[] = [];
+  let kills = 0;
+  for (let run = 1; ; run++) {
+    if (run > MAX_RUNS) throw new Error(`no run completed in ${MAX_RUNS} attempts`);
+    const daemon = startDaemon({ ...world.env, ANOMALI_TYPES: 'domain' });
+    const windowOpened = await daemon
+      .waitForLog((e) => e.message === 'Threat models changed')
+      .then(() => true)
+      .catch(() => false);
+    const killAfter = KILL_AFTER_MS.min + next() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min);
+    if (windowOpened) await Promise.race([daemon.exited, sleep(killAfter)]);
+    if (daemon.running) daemon.kill('SIGKILL');
+    const exit = await daemon.exited;
+    received.push(...(await drainQueue(world.push.queue)));
+    // Whatever the stored cursor has passed was confirmed by the broker before it was stored.
+    expect(missingModels(world, received, storedModelsSince(world))).toEqual([]);
+    if (exit.signal !== 'SIGKILL') {
+      expect(exit).toEqual({ code: 0, signal: null });
+      break;
+    }
+    kills++;
+  }
+  expect(kills).toBeGreaterThanOrEqual(1);
+  expect(missingModels(world, received)).toEqual([]);
+  expect(unresolvableReferences(received)).toEqual([]);
+  expect(invalidObjects(received)).toEqual([]);
+}, 180_000);
