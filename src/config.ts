@@ -59,15 +59,19 @@ function optionalText() {
     .meta({ type: 'string' });
 }
 
+/** The value `config.yml.sample` and `.env.sample` ship in place of every credential. */
+const PLACEHOLDER = 'ChangeMe';
+
+function credentialText() {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === PLACEHOLDER) return fail(ctx, `is still the placeholder "${PLACEHOLDER}"`);
+    return v;
+  });
+}
+
 function secret() {
-  return z
-    .unknown()
-    .transform((value, ctx) => {
-      const v = presentText(value);
-      if (v === 'ChangeMe') return fail(ctx, 'is still the placeholder "ChangeMe"');
-      return v;
-    })
-    .meta({ type: 'string', format: 'password', writeOnly: true });
+  return credentialText().meta({ type: 'string', format: 'password', writeOnly: true });
 }
 
 function optionalBool() {
@@ -179,27 +183,36 @@ function list<T extends string>(options: {
 
 const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);
 
-/** Milliseconds of a strictly positive ISO-8601 duration (P1M = 30 days, P1Y = 365 days, as pycti). */
+/** Milliseconds of an ISO-8601 duration (P1M = 30 days, P1Y = 365 days, as pycti), if valid. */
 function isoDurationMs(v: string): number | undefined {
+  // Luxon reads a bare "P" or "PT" as zero; a duration must state at least one number.
+  if (!/\d/.test(v)) return undefined;
   const d = Duration.fromISO(v);
   if (!d.isValid) return undefined;
   const ms = d.as('milliseconds');
-  return ms > 0 ? ms : undefined;
+  return ms >= 0 ? ms : undefined;
 }
 
-/** `0` means "run once and exit" as in pycti; anything else must be a positive ISO-8601 duration. */
+/** Milliseconds of a strictly positive ISO-8601 duration. */
+function positiveIsoDurationMs(v: string): number | undefined {
+  const ms = isoDurationMs(v);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
+/**
+ * Whole seconds (`3600`) or an ISO-8601 duration (`PT1H`), whether YAML or the environment
+ * holds it; `0` or `PT0S` means "run once and exit" as in pycti.
+ */
 const durationPeriod = z
   .unknown()
   .transform((value, ctx) => {
-    if (value === 0) return 0;
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value * 1000;
     const v = presentText(value) ?? 'PT1H';
-    if (v === '0') return 0;
+    if (/^\d+$/.test(v)) return Number(v) * 1000;
     const ms = isoDurationMs(v);
     if (ms === undefined) {
       return fail(
         ctx,
-        `${show(value)} is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once`,
+        `${show(value)} is neither whole seconds nor an ISO-8601 duration (e.g. 3600 or PT1H); 0 runs once`,
       );
     }
     return ms;
@@ -212,7 +225,7 @@ const importStart = z
   .unknown()
   .transform((value, ctx): ImportStart => {
     const v = presentText(value instanceof Date ? value.toISOString() : value) ?? 'P30D';
-    const ms = isoDurationMs(v);
+    const ms = positiveIsoDurationMs(v);
     if (ms !== undefined) return { kind: 'ago', ms };
     const date = DateTime.fromISO(v, { zone: 'utc' });
     if (date.isValid && date.year >= 1970 && date.toMillis() <= Date.now()) {
@@ -253,7 +266,10 @@ const uuid = z
     const v = presentText(value);
     if (v === undefined) return undefined;
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
-      return fail(ctx, `${show(value)} is not a UUID (generate one with uuidgen)`);
+      return fail(
+        ctx,
+        `${show(value)} is not a UUID (generate one with node -p "crypto.randomUUID()")`,
+      );
     }
     return v.toLowerCase();
   })
@@ -377,7 +393,9 @@ export const configSchema = z
     }),
     anomali: z.object({
       url: httpUrl('https://api.threatstream.com').describe('ThreatStream API base URL.'),
-      username: optionalText().describe('ThreatStream user name, usually an e-mail address.'),
+      username: credentialText()
+        .meta({ type: 'string' })
+        .describe('ThreatStream user name, usually an e-mail address.'),
       api_key: secret().describe('ThreatStream API key of that user.'),
       ssl_verify: bool(true).describe("Verify ThreatStream's TLS certificate."),
       page_size: integer({ min: 1, max: 1000, default: 1000 }).describe(
@@ -485,6 +503,36 @@ function mergeSources(
   return { raw, fromYaml };
 }
 
+/** What a dry run leaves aside, placeholders included: it talks to neither OpenCTI nor its broker. */
+const DAEMON_ONLY: Record<string, readonly string[] | 'all'> = {
+  opencti: 'all',
+  mq: 'all',
+  connector: ['id'],
+};
+
+function isDryRun(raw: Record<string, Record<string, unknown>>): boolean {
+  const dryRun = configSchema.shape.connector.shape.dry_run.safeParse(raw.connector?.dry_run);
+  return dryRun.success && dryRun.data;
+}
+
+/** The sources of the mode chosen, without the settings that mode never reads. */
+function keysOfMode(
+  raw: Record<string, Record<string, unknown>>,
+): Record<string, Record<string, unknown>> {
+  if (!isDryRun(raw)) return raw;
+  const kept: Record<string, Record<string, unknown>> = {};
+  for (const [section, values] of Object.entries(raw)) {
+    const unused = DAEMON_ONLY[section];
+    kept[section] = Object.fromEntries(
+      Object.entries(values).map(([key, value]) => [
+        key,
+        unused === 'all' || unused?.includes(key) ? undefined : value,
+      ]),
+    );
+  }
+  return kept;
+}
+
 function readYaml(path: string, explicit: boolean): Record<string, unknown> {
   if (!existsSync(path)) {
     if (explicit) throw new ConfigError(`CONNECTOR_CONFIG_FILE: ${path} does not exist`);
@@ -513,7 +561,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const explicitPath = presentText(env.CONNECTOR_CONFIG_FILE);
   const path = resolve(cwd, explicitPath ?? 'config.yml');
   const { raw, fromYaml } = mergeSources(readYaml(path, explicitPath !== undefined), env);
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(keysOfMode(raw));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const [section = '', key = ''] = issue.path.map(String);
