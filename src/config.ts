@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LogLevel } from './log';
 import { IOC_TYPES, type IocType } from './ioc-types';
+import { unknownEnvNames, unknownYamlKeys } from './unknown-settings';
 import { parseTlp, TLP_LEVELS, type Tlp } from './stix/markings';
 
 /**
@@ -335,7 +336,7 @@ export const configSchema = z
         'Lowest level of the JSON log lines written to standard output.',
       ),
       duration_period: durationPeriod.describe(
-        'ISO-8601 duration from the end of one run to the start of the next; 0 runs once and exits.',
+        'Pause from the end of one run to the start of the next: seconds or ISO-8601; 0 runs once.',
       ),
       run_and_terminate: bool(false).describe('Run once, save the state, then exit.'),
       queue_threshold: positiveNumber(500).describe(
@@ -361,6 +362,9 @@ export const configSchema = z
       ),
       dry_run_state: text('threatstream-state.json').describe(
         "File holding the dry run's cursors, so that the next dry run continues from them.",
+      ),
+      strict_config: bool(false).describe(
+        'Refuse to start on unknown keys in config.yml or unknown variables with our prefixes.',
       ),
     }),
     mq: z.object({
@@ -553,25 +557,59 @@ function readYaml(path: string, explicit: boolean): Record<string, unknown> {
   return document as Record<string, unknown>;
 }
 
+/** Settings the user wrote that the schema does not know, each with its likely intended name. */
+function unknownSettings(yaml: Record<string, unknown>, path: string, env: NodeJS.ProcessEnv) {
+  const keys = configKeys();
+  return [
+    ...unknownYamlKeys(yaml, keys).map((problem) => `${problem} in ${path}`),
+    ...unknownEnvNames(
+      env,
+      keys.map(([section, key]) => envName(section, key)),
+    ),
+  ];
+}
+
+function isStrict(raw: Record<string, Record<string, unknown>>): boolean {
+  const strict = configSchema.shape.connector.shape.strict_config.safeParse(
+    raw.connector?.strict_config,
+  );
+  return strict.success && strict.data;
+}
+
+export interface LoadOptions {
+  /** Told of each unknown setting, unless `connector.strict_config` makes them errors. */
+  warn?: (message: string) => void;
+}
+
 /**
  * Loads and validates the configuration. Throws one ConfigError naming every bad key, e.g.
- * `CONNECTOR_DURATION_PERIOD: "banana" is not a positive ISO-8601 duration…`.
+ * `CONNECTOR_DURATION_PERIOD: "banana" is neither whole seconds nor an ISO-8601 duration…`.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  options: LoadOptions = {},
+): Config {
   const explicitPath = presentText(env.CONNECTOR_CONFIG_FILE);
   const path = resolve(cwd, explicitPath ?? 'config.yml');
-  const { raw, fromYaml } = mergeSources(readYaml(path, explicitPath !== undefined), env);
+  const yaml = readYaml(path, explicitPath !== undefined);
+  const { raw, fromYaml } = mergeSources(yaml, env);
+  const unknown = unknownSettings(yaml, path, env);
+  const strict = isStrict(raw);
   const parsed = configSchema.safeParse(keysOfMode(raw));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const [section = '', key = ''] = issue.path.map(String);
-      const where = fromYaml.has(`${section}.${key}`)
-        ? `${section}.${key} in ${path}`
-        : envName(section, key);
-      return `${where}: ${issue.message}`;
-    });
-    throw new ConfigError(problems.join('; '));
-  }
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const [section = '', key = ''] = issue.path.map(String);
+        const where = fromYaml.has(`${section}.${key}`)
+          ? `${section}.${key} in ${path}`
+          : envName(section, key);
+        return `${where}: ${issue.message}`;
+      });
+  // A typo often causes the error itself: `apikey` leaves `api_key` unset.
+  if (strict || !parsed.success) problems.push(...unknown);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems.join('; '));
+  if (!strict) unknown.forEach((message) => options.warn?.(message));
   return parsed.data as Config;
 }
 

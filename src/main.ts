@@ -32,8 +32,11 @@ function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
 
 async function main(): Promise<number> {
   let config;
+  const unknownSettings: string[] = [];
   try {
-    config = loadConfig(environmentWithFlags(process.argv.slice(2)));
+    config = loadConfig(environmentWithFlags(process.argv.slice(2)), process.cwd(), {
+      warn: (message) => unknownSettings.push(message),
+    });
   } catch (error) {
     if (!(error instanceof ConfigError) && !(error instanceof TypeError)) throw error;
     createLogger({ level: 'error', secrets: [] }).error(`Invalid configuration: ${error.message}`);
@@ -41,6 +44,9 @@ async function main(): Promise<number> {
   }
   const secrets = secretsOf(config);
   const logger = createLogger({ level: config.connector.log_level, secrets });
+  for (const message of unknownSettings) {
+    logger.warn(`Ignored setting: ${message} (CONNECTOR_STRICT_CONFIG=true refuses it)`);
+  }
 
   const stop = new AbortController();
   const abort = new AbortController();
