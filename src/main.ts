@@ -4,6 +4,8 @@ import { runDaemon } from './daemon';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
 import { createLogger, logsFlushed, serializeError } from './log';
+import { packageVersion } from './package-version';
+import { USAGE } from './usage';
 
 /** How long a stopping daemon lets the batch in flight finish before giving up on it. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -16,12 +18,18 @@ async function exitAfterLogs(code: number): Promise<never> {
   process.exit(code);
 }
 
+const OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  out: { type: 'string' },
+  state: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
 /** Command-line flags are shorthands for their configuration keys and win over them. */
-function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
-  const { values } = parseArgs({
-    args: argv,
-    options: { 'dry-run': { type: 'boolean' }, out: { type: 'string' }, state: { type: 'string' } },
-  });
+function environmentWithFlags(values: Flags): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...(values['dry-run'] && { CONNECTOR_DRY_RUN: 'true' }),
@@ -30,15 +38,32 @@ function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
   };
 }
 
+/** `--help` and `--version` answer and exit; a wrong flag is a usage error. */
+function parseFlags(argv: string[]): Flags | number {
+  let values: Flags;
+  try {
+    values = parseArgs({ args: argv, options: OPTIONS }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) process.stdout.write(USAGE);
+  else if (values.version) process.stdout.write(`${packageVersion()}\n`);
+  else return values;
+  return 0;
+}
+
 async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (typeof flags === 'number') return flags;
   let config;
   const unknownSettings: string[] = [];
   try {
-    config = loadConfig(environmentWithFlags(process.argv.slice(2)), process.cwd(), {
+    config = loadConfig(environmentWithFlags(flags), process.cwd(), {
       warn: (message) => unknownSettings.push(message),
     });
   } catch (error) {
-    if (!(error instanceof ConfigError) && !(error instanceof TypeError)) throw error;
+    if (!(error instanceof ConfigError)) throw error;
     createLogger({ level: 'error', secrets: [] }).error(`Invalid configuration: ${error.message}`);
     return 2;
   }
