@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, secretsOf } from './config';
 import { runDaemon } from './daemon';
+import { threatStreamClient } from './connector/settings';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
 import { createLogger, logsFlushed, serializeError } from './log';
 import { packageVersion } from './package-version';
+import { checkThreatStreamAccess, ThreatStreamAccessError } from './threatstream-check';
 import { USAGE } from './usage';
 
 /** How long a stopping daemon lets the batch in flight finish before giving up on it. */
@@ -93,11 +95,17 @@ async function main(): Promise<number> {
   const signals = { stop: stop.signal, abort: abort.signal };
 
   try {
+    const client = threatStreamClient(config, logger);
+    await checkThreatStreamAccess(client, config.anomali.url, logger, stop.signal);
     if (!config.connector.dry_run) return await runDaemon(config, logger, signals, secrets);
     const { summary, files } = await dryRun(config, logger, signals);
     logger.info('Dry run finished', { bundles_written: files.length, ...summary.toJSON() });
     return 0;
   } catch (error) {
+    if (error instanceof ThreatStreamAccessError) {
+      logger.error(error.message);
+      return 1;
+    }
     logger.error(
       isFatal(error) ? 'Stopping: this error needs a configuration change' : 'Run failed',
       {
