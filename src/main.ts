@@ -5,6 +5,7 @@ import { threatStreamClient } from './connector/settings';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
 import { createLogger, logsFlushed, serializeError } from './log';
+import { OpenCtiUnusableError } from './opencti/registration';
 import { packageVersion } from './package-version';
 import { checkThreatStreamAccess, ThreatStreamAccessError } from './threatstream-check';
 import { USAGE } from './usage';
@@ -102,8 +103,9 @@ async function main(): Promise<number> {
     logger.info('Dry run finished', { bundles_written: files.length, ...summary.toJSON() });
     return 0;
   } catch (error) {
-    if (error instanceof ThreatStreamAccessError) {
+    if (error instanceof ThreatStreamAccessError || error instanceof OpenCtiUnusableError) {
       logger.error(error.message);
+      logger.debug('Start-up failed', { error: serializeError(error) });
       return 1;
     }
     logger.error(
