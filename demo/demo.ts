@@ -1,11 +1,10 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config';
-import type { RunObserver } from '../src/connector/observer';
-import { RunSummary } from '../src/connector/summary';
 import { dryRun } from '../src/dryrun/dry-run';
 import { createLogger } from '../src/log';
 import { startSimulator } from '../stand-ins/threatstream/simulator';
+import { NEXT_STEPS, pageLines, summaryLines } from './report';
 
 /**
  * `npm run demo`: a dry run against the built-in ThreatStream simulator. No credentials, no
@@ -16,7 +15,8 @@ const OUT = resolve(process.env.DEMO_OUT ?? 'demo-output');
 const USERNAME = 'demo@example.com';
 const API_KEY = 'demo-api-key';
 
-const pad = (value: string | number, width: number) => String(value).padStart(width);
+const NEW_RECORDS = 500;
+const DEACTIVATED = 50;
 
 async function main(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
@@ -46,87 +46,44 @@ async function main(): Promise<void> {
   console.log(
     `Dry run of ${RECORDS} simulated ThreatStream records (${config.anomali.types.join(', ')})\n`,
   );
-  const progress = (): RunObserver => {
-    const summary = new RunSummary(new Date());
-    return {
-      fetched: (type, records) => summary.fetched(type, records),
-      skipped: (type, reason) => summary.skipped(type, reason),
-      delivered: (type, objects, messages) => summary.delivered(type, objects, messages),
-      modelDelivered: (objects, messages) => summary.modelDelivered(objects, messages),
-      modelSaved: (type, id) => {
-        summary.modelSaved();
-        console.log(`threat model ${type} ${id} imported`);
-      },
-      pageSaved: (type, cursor) => {
-        summary.pageSaved(type, cursor);
-        const c = summary.typeCounts(type);
-        console.log(
-          `${type.padEnd(7)} page ${pad(c.pages, 3)}  fetched ${pad(c.fetched, 6)}  imported ${pad(c.imported, 6)}` +
-            `  skipped ${pad(c.skipped, 5)}  cursor ${cursor}`,
-        );
-      },
-    };
-  };
   const never = new AbortController().signal;
-  try {
-    const first = Date.now();
-    const cold = await dryRun(config, logger, { stop: never, abort: never }, progress());
-    printSummary(
-      'Cold start (active IOCs of the import window)',
-      cold.summary,
-      cold.files.length,
-      first,
+  const run = async (title: string, context: string) => {
+    const started = performance.now();
+    const { summary, files } = await dryRun(
+      config,
+      logger,
+      { stop: never, abort: never },
+      pageLines((line) => console.log(line)),
     );
-
+    const seconds = (performance.now() - started) / 1000;
+    const report = { title, summary, bundles: files.length, seconds, context };
+    console.log(['', ...summaryLines(report)].join('\n'));
+  };
+  try {
+    await run(
+      'Cold start (active IOCs of the import window)',
+      `of the ${RECORDS} simulated records; a cold start asks only for the active ones`,
+    );
     // ThreatStream moves on: new IOCs arrive and some are deactivated. The next run starts
     // from the stored cursors and fetches every status, so the deactivations become revocations.
-    simulator.setTotal(RECORDS + 500);
-    for (let i = 0; i < 50; i++) simulator.mutate(i * 37, { status: 'inactive' });
+    simulator.setTotal(RECORDS + NEW_RECORDS);
+    for (let i = 0; i < DEACTIVATED; i++) simulator.mutate(i * 37, { status: 'inactive' });
     const actor = simulator.threatModel.models.find((m) => m.type === 'actor' && m.published);
     // Changed two minutes ago: older than the stability delay, so this run takes it.
     if (actor) simulator.threatModel.touch('actor', actor.id, new Date(Date.now() - 120_000));
-    console.log('\n500 new records, 50 deactivations and one actor changed later:\n');
-    const second = Date.now();
-    const incremental = await dryRun(config, logger, { stop: never, abort: never }, progress());
-    printSummary(
-      'Incremental run (from the stored cursors)',
-      incremental.summary,
-      incremental.files.length,
-      second,
+    console.log(
+      `\n${NEW_RECORDS} new records, ${DEACTIVATED} deactivations and one actor changed later:\n`,
     );
-    console.log(`\nBundles: ${join(OUT, 'bundles')}   cursors: ${join(OUT, 'state.json')}`);
+    await run(
+      'Incremental run (from the stored cursors)',
+      `the records changed since the last run, whatever their status: the ${NEW_RECORDS} new ` +
+        `(some arrive inactive) and the ${DEACTIVATED} deactivated`,
+    );
+    console.log(`\nBundles: ${join(OUT, 'bundles')}   cursors: ${join(OUT, 'state.json')}\n`);
+    console.log(NEXT_STEPS.join('\n'));
   } finally {
     await simulator.close();
   }
-}
-
-function printSummary(
-  title: string,
-  summary: RunSummary,
-  bundles: number,
-  startedAt: number,
-): void {
-  const seconds = (Date.now() - startedAt) / 1000;
-  const totals = summary.totals();
-  console.log(`\n${title}`);
-  console.log(`  fetched   ${totals.fetched}`);
-  console.log(`  imported  ${totals.imported} indicators, ${totals.revoked} of them revoked`);
-  for (const [type, counts] of Object.entries(summary.byType)) {
-    console.log(`    ${type.padEnd(7)} ${pad(counts.imported, 6)}`);
-  }
-  console.log(`  skipped   ${totals.skipped}`);
-  for (const [reason, n] of Object.entries(summary.skippedByReason)) {
-    console.log(`    ${reason.padEnd(20)} ${pad(n, 6)}`);
-  }
-  const { imported, objects } = summary.threatModels;
-  console.log(`  threat models ${imported} imported, sent as:`);
-  for (const [type, n] of Object.entries(objects)) {
-    console.log(`    ${type.padEnd(20)} ${pad(n, 6)}`);
-  }
-  console.log(`  bundles   ${bundles} written`);
-  console.log(
-    `  speed     ${Math.round(totals.fetched / seconds)} IOC/s (${seconds.toFixed(1)} s)`,
-  );
 }
 
 main().catch((error: unknown) => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { LogLevel } from './log';
 import { IOC_TYPES, type IocType } from './ioc-types';
 import { ACTOR_MAPPINGS, MODEL_TYPES, type ModelType } from './model-types';
+import { unknownEnvNames, unknownYamlKeys } from './unknown-settings';
 import { parseTlp, TLP_LEVELS, type Tlp } from './stix/markings';
 
 /**
@@ -60,15 +61,19 @@ function optionalText() {
     .meta({ type: 'string' });
 }
 
+/** The value `config.yml.sample` and `.env.sample` ship in place of every credential. */
+const PLACEHOLDER = 'ChangeMe';
+
+function credentialText() {
+  return z.unknown().transform((value, ctx) => {
+    const v = presentText(value);
+    if (v === PLACEHOLDER) return fail(ctx, `is still the placeholder "${PLACEHOLDER}"`);
+    return v;
+  });
+}
+
 function secret() {
-  return z
-    .unknown()
-    .transform((value, ctx) => {
-      const v = presentText(value);
-      if (v === 'ChangeMe') return fail(ctx, 'is still the placeholder "ChangeMe"');
-      return v;
-    })
-    .meta({ type: 'string', format: 'password', writeOnly: true });
+  return credentialText().meta({ type: 'string', format: 'password', writeOnly: true });
 }
 
 function optionalBool() {
@@ -190,27 +195,36 @@ const threatModelTypes = z.preprocess(
 
 const digits = (v: string) => (/^\d+$/.test(v) ? v : undefined);
 
-/** Milliseconds of a strictly positive ISO-8601 duration (P1M = 30 days, P1Y = 365 days, as pycti). */
+/** Milliseconds of an ISO-8601 duration (P1M = 30 days, P1Y = 365 days, as pycti), if valid. */
 function isoDurationMs(v: string): number | undefined {
+  // Luxon reads a bare "P" or "PT" as zero; a duration must state at least one number.
+  if (!/\d/.test(v)) return undefined;
   const d = Duration.fromISO(v);
   if (!d.isValid) return undefined;
   const ms = d.as('milliseconds');
-  return ms > 0 ? ms : undefined;
+  return ms >= 0 ? ms : undefined;
 }
 
-/** `0` means "run once and exit" as in pycti; anything else must be a positive ISO-8601 duration. */
+/** Milliseconds of a strictly positive ISO-8601 duration. */
+function positiveIsoDurationMs(v: string): number | undefined {
+  const ms = isoDurationMs(v);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
+/**
+ * Whole seconds (`3600`) or an ISO-8601 duration (`PT1H`), whether YAML or the environment
+ * holds it; `0` or `PT0S` means "run once and exit" as in pycti.
+ */
 const durationPeriod = z
   .unknown()
   .transform((value, ctx) => {
-    if (value === 0) return 0;
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value * 1000;
     const v = presentText(value) ?? 'PT1H';
-    if (v === '0') return 0;
+    if (/^\d+$/.test(v)) return Number(v) * 1000;
     const ms = isoDurationMs(v);
     if (ms === undefined) {
       return fail(
         ctx,
-        `${show(value)} is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once`,
+        `${show(value)} is neither whole seconds nor an ISO-8601 duration (e.g. 3600 or PT1H); 0 runs once`,
       );
     }
     return ms;
@@ -223,7 +237,7 @@ const importStart = z
   .unknown()
   .transform((value, ctx): ImportStart => {
     const v = presentText(value instanceof Date ? value.toISOString() : value) ?? 'P30D';
-    const ms = isoDurationMs(v);
+    const ms = positiveIsoDurationMs(v);
     if (ms !== undefined) return { kind: 'ago', ms };
     const date = DateTime.fromISO(v, { zone: 'utc' });
     if (date.isValid && date.year >= 1970 && date.toMillis() <= Date.now()) {
@@ -264,7 +278,10 @@ const uuid = z
     const v = presentText(value);
     if (v === undefined) return undefined;
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
-      return fail(ctx, `${show(value)} is not a UUID (generate one with uuidgen)`);
+      return fail(
+        ctx,
+        `${show(value)} is not a UUID (generate one with node -p "crypto.randomUUID()")`,
+      );
     }
     return v.toLowerCase();
   })
@@ -330,7 +347,7 @@ export const configSchema = z
         'Lowest level of the JSON log lines written to standard output.',
       ),
       duration_period: durationPeriod.describe(
-        'ISO-8601 duration from the end of one run to the start of the next; 0 runs once and exits.',
+        'Pause from the end of one run to the start of the next: seconds or ISO-8601; 0 runs once.',
       ),
       run_and_terminate: bool(false).describe('Run once, save the state, then exit.'),
       queue_threshold: positiveNumber(500).describe(
@@ -356,6 +373,9 @@ export const configSchema = z
       ),
       dry_run_state: text('threatstream-state.json').describe(
         "File holding the dry run's cursors, so that the next dry run continues from them.",
+      ),
+      strict_config: bool(false).describe(
+        'Refuse to start on unknown keys in config.yml or unknown variables with our prefixes.',
       ),
     }),
     mq: z.object({
@@ -388,7 +408,9 @@ export const configSchema = z
     }),
     anomali: z.object({
       url: httpUrl('https://api.threatstream.com').describe('ThreatStream API base URL.'),
-      username: optionalText().describe('ThreatStream user name, usually an e-mail address.'),
+      username: credentialText()
+        .meta({ type: 'string' })
+        .describe('ThreatStream user name, usually an e-mail address.'),
       api_key: secret().describe('ThreatStream API key of that user.'),
       ssl_verify: bool(true).describe("Verify ThreatStream's TLS certificate."),
       page_size: integer({ min: 1, max: 1000, default: 1000 }).describe(
@@ -505,6 +527,36 @@ function mergeSources(
   return { raw, fromYaml };
 }
 
+/** What a dry run leaves aside, placeholders included: it talks to neither OpenCTI nor its broker. */
+const DAEMON_ONLY: Record<string, readonly string[] | 'all'> = {
+  opencti: 'all',
+  mq: 'all',
+  connector: ['id'],
+};
+
+function isDryRun(raw: Record<string, Record<string, unknown>>): boolean {
+  const dryRun = configSchema.shape.connector.shape.dry_run.safeParse(raw.connector?.dry_run);
+  return dryRun.success && dryRun.data;
+}
+
+/** The sources of the mode chosen, without the settings that mode never reads. */
+function keysOfMode(
+  raw: Record<string, Record<string, unknown>>,
+): Record<string, Record<string, unknown>> {
+  if (!isDryRun(raw)) return raw;
+  const kept: Record<string, Record<string, unknown>> = {};
+  for (const [section, values] of Object.entries(raw)) {
+    const unused = DAEMON_ONLY[section];
+    kept[section] = Object.fromEntries(
+      Object.entries(values).map(([key, value]) => [
+        key,
+        unused === 'all' || unused?.includes(key) ? undefined : value,
+      ]),
+    );
+  }
+  return kept;
+}
+
 function readYaml(path: string, explicit: boolean): Record<string, unknown> {
   if (!existsSync(path)) {
     if (explicit) throw new ConfigError(`CONNECTOR_CONFIG_FILE: ${path} does not exist`);
@@ -525,25 +577,59 @@ function readYaml(path: string, explicit: boolean): Record<string, unknown> {
   return document as Record<string, unknown>;
 }
 
+/** Settings the user wrote that the schema does not know, each with its likely intended name. */
+function unknownSettings(yaml: Record<string, unknown>, path: string, env: NodeJS.ProcessEnv) {
+  const keys = configKeys();
+  return [
+    ...unknownYamlKeys(yaml, keys).map((problem) => `${problem} in ${path}`),
+    ...unknownEnvNames(
+      env,
+      keys.map(([section, key]) => envName(section, key)),
+    ),
+  ];
+}
+
+function isStrict(raw: Record<string, Record<string, unknown>>): boolean {
+  const strict = configSchema.shape.connector.shape.strict_config.safeParse(
+    raw.connector?.strict_config,
+  );
+  return strict.success && strict.data;
+}
+
+export interface LoadOptions {
+  /** Told of each unknown setting, unless `connector.strict_config` makes them errors. */
+  warn?: (message: string) => void;
+}
+
 /**
  * Loads and validates the configuration. Throws one ConfigError naming every bad key, e.g.
- * `CONNECTOR_DURATION_PERIOD: "banana" is not a positive ISO-8601 duration…`.
+ * `CONNECTOR_DURATION_PERIOD: "banana" is neither whole seconds nor an ISO-8601 duration…`.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  options: LoadOptions = {},
+): Config {
   const explicitPath = presentText(env.CONNECTOR_CONFIG_FILE);
   const path = resolve(cwd, explicitPath ?? 'config.yml');
-  const { raw, fromYaml } = mergeSources(readYaml(path, explicitPath !== undefined), env);
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const [section = '', key = ''] = issue.path.map(String);
-      const where = fromYaml.has(`${section}.${key}`)
-        ? `${section}.${key} in ${path}`
-        : envName(section, key);
-      return `${where}: ${issue.message}`;
-    });
-    throw new ConfigError(problems.join('; '));
-  }
+  const yaml = readYaml(path, explicitPath !== undefined);
+  const { raw, fromYaml } = mergeSources(yaml, env);
+  const unknown = unknownSettings(yaml, path, env);
+  const strict = isStrict(raw);
+  const parsed = configSchema.safeParse(keysOfMode(raw));
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const [section = '', key = ''] = issue.path.map(String);
+        const where = fromYaml.has(`${section}.${key}`)
+          ? `${section}.${key} in ${path}`
+          : envName(section, key);
+        return `${where}: ${issue.message}`;
+      });
+  // A typo often causes the error itself: `apikey` leaves `api_key` unset.
+  if (strict || !parsed.success) problems.push(...unknown);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems.join('; '));
+  if (!strict) unknown.forEach((message) => options.warn?.(message));
   return parsed.data as Config;
 }
 

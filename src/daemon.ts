@@ -113,6 +113,7 @@ function registrar(
 ): () => Promise<Registration> {
   return async () => {
     const registration = await register(api, {
+      url: config.opencti.url,
       connector: config.connector,
       version: packageVersion(),
       logger,

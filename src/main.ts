@@ -1,9 +1,14 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, secretsOf } from './config';
 import { runDaemon } from './daemon';
+import { threatStreamClient } from './connector/settings';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
 import { createLogger, logsFlushed, serializeError } from './log';
+import { OpenCtiUnusableError } from './opencti/registration';
+import { packageVersion } from './package-version';
+import { checkThreatStreamAccess, ThreatStreamAccessError } from './threatstream-check';
+import { USAGE } from './usage';
 
 /** How long a stopping daemon lets the batch in flight finish before giving up on it. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -16,12 +21,18 @@ async function exitAfterLogs(code: number): Promise<never> {
   process.exit(code);
 }
 
+const OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  out: { type: 'string' },
+  state: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
 /** Command-line flags are shorthands for their configuration keys and win over them. */
-function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
-  const { values } = parseArgs({
-    args: argv,
-    options: { 'dry-run': { type: 'boolean' }, out: { type: 'string' }, state: { type: 'string' } },
-  });
+function environmentWithFlags(values: Flags): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...(values['dry-run'] && { CONNECTOR_DRY_RUN: 'true' }),
@@ -30,17 +41,40 @@ function environmentWithFlags(argv: string[]): NodeJS.ProcessEnv {
   };
 }
 
-async function main(): Promise<number> {
-  let config;
+/** `--help` and `--version` answer and exit; a wrong flag is a usage error. */
+function parseFlags(argv: string[]): Flags | number {
+  let values: Flags;
   try {
-    config = loadConfig(environmentWithFlags(process.argv.slice(2)));
+    values = parseArgs({ args: argv, options: OPTIONS }).values;
   } catch (error) {
-    if (!(error instanceof ConfigError) && !(error instanceof TypeError)) throw error;
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) process.stdout.write(USAGE);
+  else if (values.version) process.stdout.write(`${packageVersion()}\n`);
+  else return values;
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (typeof flags === 'number') return flags;
+  let config;
+  const unknownSettings: string[] = [];
+  try {
+    config = loadConfig(environmentWithFlags(flags), process.cwd(), {
+      warn: (message) => unknownSettings.push(message),
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
     createLogger({ level: 'error', secrets: [] }).error(`Invalid configuration: ${error.message}`);
     return 2;
   }
   const secrets = secretsOf(config);
   const logger = createLogger({ level: config.connector.log_level, secrets });
+  for (const message of unknownSettings) {
+    logger.warn(`Ignored setting: ${message} (CONNECTOR_STRICT_CONFIG=true refuses it)`);
+  }
 
   const stop = new AbortController();
   const abort = new AbortController();
@@ -62,11 +96,18 @@ async function main(): Promise<number> {
   const signals = { stop: stop.signal, abort: abort.signal };
 
   try {
+    const client = threatStreamClient(config, logger);
+    await checkThreatStreamAccess(client, config.anomali.url, logger, stop.signal);
     if (!config.connector.dry_run) return await runDaemon(config, logger, signals, secrets);
     const { summary, files } = await dryRun(config, logger, signals);
     logger.info('Dry run finished', { bundles_written: files.length, ...summary.toJSON() });
     return 0;
   } catch (error) {
+    if (error instanceof ThreatStreamAccessError || error instanceof OpenCtiUnusableError) {
+      logger.error(error.message);
+      logger.debug('Start-up failed', { error: serializeError(error) });
+      return 1;
+    }
     logger.error(
       isFatal(error) ? 'Stopping: this error needs a configuration change' : 'Run failed',
       {

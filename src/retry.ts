@@ -18,6 +18,8 @@ export interface RetryPolicy {
 export const RETRY_POLICIES = {
   /** A ThreatStream page: 408, 429, 5xx, timeouts, resets and unreadable bodies are transient. */
   threatStreamPage: { attempts: 8, baseDelayMs: 1000, maxDelayMs: 60_000 },
+  /** The same in a dry run, which checks an account and its filters: an answer within seconds. */
+  dryRunPage: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 4000 },
   /** Health check and registration: OpenCTI may still be starting, so only a stop ends it. */
   openCtiRegistration: { attempts: Infinity, baseDelayMs: 2000, maxDelayMs: 60_000 },
   /** A batch to RabbitMQ: a lost connection, a confirm timeout or unroutable messages re-send it. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -106,27 +106,63 @@ describe('loadConfig', () => {
 
   it('names the key and the problem for a bad duration', () => {
     expect(errorOf({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: 'banana' })).toBe(
-      'CONNECTOR_DURATION_PERIOD: "banana" is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once',
+      'CONNECTOR_DURATION_PERIOD: "banana" is neither whole seconds nor an ISO-8601 duration (e.g. 3600 or PT1H); 0 runs once',
     );
   });
 
   it('names the YAML key when the bad value came from config.yml', () => {
     expect(errorOf(REQUIRED, 'connector:\n  duration_period: banana\n')).toMatch(
-      /^connector\.duration_period in .*config\.yml: "banana" is not a positive ISO-8601 duration/,
+      /^connector\.duration_period in .*config\.yml: "banana" is neither whole seconds nor an ISO-8601/,
     );
   });
 
-  it('accepts 0 as run-once and rejects zero-length or negative ISO durations', () => {
-    expect(load({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: '0' }).connector.duration_period).toBe(0);
-    expect(load({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: 'P1D' }).connector.duration_period).toBe(
-      86_400_000,
+  it.each([
+    ['0', 0],
+    ['PT0S', 0],
+    ['3600', 3_600_000],
+    ['P1D', 86_400_000],
+    ['PT15M', 900_000],
+  ])('reads the duration %s alike from the environment and from YAML', (value, ms) => {
+    expect(load({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: value }).connector.duration_period).toBe(
+      ms,
     );
-    expect(errorOf({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: 'PT0S' })).toMatch(
-      /^CONNECTOR_DURATION_PERIOD: "PT0S"/,
-    );
-    expect(errorOf({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: '-PT5M' })).toMatch(
-      /^CONNECTOR_DURATION_PERIOD: "-PT5M"/,
-    );
+    const yaml = `connector:\n  duration_period: ${value}\n`;
+    expect(load(REQUIRED, yaml).connector.duration_period).toBe(ms);
+  });
+
+  it('rejects negative, fractional and malformed durations', () => {
+    for (const value of ['-PT5M', '-5', '1.5', 'PT']) {
+      expect(errorOf({ ...REQUIRED, CONNECTOR_DURATION_PERIOD: value })).toMatch(
+        new RegExp(`^CONNECTOR_DURATION_PERIOD: "${value}" is neither`),
+      );
+    }
+  });
+
+  describe('a dry run from the sample config', () => {
+    const sample = readFileSync(join(__dirname, '..', 'config.yml.sample'), 'utf8');
+    const credentials = {
+      ANOMALI_USERNAME: 'analyst@example.com',
+      ANOMALI_API_KEY: 'k3y-0123456789abcdef',
+    };
+
+    it('needs only the ThreatStream credentials', () => {
+      const config = load({ ...credentials, CONNECTOR_DRY_RUN: 'true' }, sample);
+      expect(config.connector.dry_run).toBe(true);
+      expect(config.anomali.username).toBe('analyst@example.com');
+    });
+
+    it('still refuses the ThreatStream placeholders', () => {
+      const message = errorOf({ CONNECTOR_DRY_RUN: 'true' }, sample);
+      expect(message).toMatch(
+        /^anomali\.username in .*config\.yml: is still the placeholder "ChangeMe"; anomali\.api_key in .*config\.yml: is still the placeholder "ChangeMe"$/,
+      );
+    });
+
+    it('refuses the OpenCTI and connector id placeholders for the daemon', () => {
+      expect(errorOf(credentials, sample)).toMatch(
+        /^opencti\.token in .*: is still the placeholder "ChangeMe"; connector\.id in .*: "ChangeMe" is not a UUID/,
+      );
+    });
   });
 
   it('lists every missing required key in one message', () => {
@@ -138,6 +174,7 @@ describe('loadConfig', () => {
   it.each([
     [{ OPENCTI_TOKEN: '' }, /^OPENCTI_TOKEN: is required$/],
     [{ OPENCTI_TOKEN: 'ChangeMe' }, /^OPENCTI_TOKEN: is still the placeholder "ChangeMe"$/],
+    [{ ANOMALI_USERNAME: 'ChangeMe' }, /^ANOMALI_USERNAME: is still the placeholder "ChangeMe"$/],
     [
       { OPENCTI_URL: 'opencti:8080' },
       /^OPENCTI_URL: "opencti:8080" is not an http:\/\/ or https:\/\/ URL$/,

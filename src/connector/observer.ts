@@ -1,7 +1,7 @@
 import type { IocType } from '../ioc-types';
 import type { ModelType } from '../model-types';
 import type { StixObject } from '../stix/types';
-import type { RunSummary } from './summary';
+import type { RunSummary, TypeCounts } from './summary';
 
 export interface RunEnd {
   summary?: RunSummary;
@@ -29,8 +29,8 @@ export interface RunObserver {
   /** Revocations sent although OpenCTI could not say whether it holds their indicators. */
   revokedUnverified?(type: IocType, count: number): void;
   delivered?(type: IocType, objects: readonly StixObject[], messages: number): void;
-  /** A page's cursor was saved: every batch holding the page was accepted. */
-  pageSaved?(type: IocType, cursor: string): void;
+  /** A page's cursor was saved: every batch holding the page was accepted. `page`: its own counts. */
+  pageSaved?(type: IocType, cursor: string, page: TypeCounts): void;
   /** A bundle of the threat-model import was accepted. */
   modelDelivered?(objects: readonly StixObject[], messages: number): void;
   /** Every bundle of a changed threat model was accepted, and the models' cursor saved past it. */
@@ -53,7 +53,7 @@ export function everyObserver(observers: readonly RunObserver[]): Required<RunOb
       observers.forEach((o) => o.revokedUnverified?.(type, count)),
     delivered: (type, objects, messages) =>
       observers.forEach((o) => o.delivered?.(type, objects, messages)),
-    pageSaved: (type, cursor) => observers.forEach((o) => o.pageSaved?.(type, cursor)),
+    pageSaved: (type, cursor, page) => observers.forEach((o) => o.pageSaved?.(type, cursor, page)),
     modelDelivered: (objects, messages) =>
       observers.forEach((o) => o.modelDelivered?.(objects, messages)),
     modelSaved: (type, id) => observers.forEach((o) => o.modelSaved?.(type, id)),

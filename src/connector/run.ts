@@ -20,7 +20,7 @@ import { DeliveryLine } from './delivery-line';
 import { everyObserver, type RunObserver } from './observer';
 import { indicatorsOf } from './page-indicators';
 import type { RevocationFilter } from './revocations';
-import { RunSummary } from './summary';
+import { RunSummary, type TypeCounts } from './summary';
 
 export interface RunSettings {
   connectorName: string;
@@ -146,20 +146,23 @@ class ImportRun {
 
   /** Sends the page's batches down the line; false when the run must end before the page is whole. */
   private async deliverPage(type: IocType, page: Page): Promise<boolean> {
-    const converted = indicatorsOf(type, page, this.settings.convert, this.observer, this.log);
-    const indicators = await this.deps.revocations.keep(type, converted, this.observer);
+    // The page's own counts: the next page may be converted before this one is saved.
+    const pageCounts = new RunSummary(this.deps.now());
+    const track = everyObserver([this.observer, pageCounts]);
+    const converted = indicatorsOf(type, page, this.settings.convert, track, this.log);
+    const indicators = await this.deps.revocations.keep(type, converted, track);
     for (const bundle of buildBundles(indicators, this.settings.convert.author)) {
       if (this.signals.stop.aborted || this.wasReset()) return false;
       await this.deps.queueGate?.waitForRoom(this.signals.stop);
       // Once prepared, a bundle counts in the work's expectations: it is sent even if a stop comes.
       const prepared = await this.deps.sink.prepare(bundle, this.workId);
-      const sent = this.leaveOutTooLarge(type, bundle.objects, prepared.tooLarge ?? []);
+      const sent = this.leaveOutTooLarge(type, bundle.objects, prepared.tooLarge ?? [], track);
       await this.line.send(async () => {
         await prepared.deliver(this.signals.abort);
-        this.observer.delivered(type, sent, prepared.messages);
+        track.delivered(type, sent, prepared.messages);
       });
     }
-    this.line.afterDelivered(() => this.saveCursor(type, page.cursor));
+    this.line.afterDelivered(() => this.saveCursor(type, page.cursor, pageCounts.typeCounts(type)));
     return !this.wasReset();
   }
 
@@ -168,9 +171,10 @@ class ImportRun {
     type: IocType,
     objects: readonly StixObject[],
     tooLarge: readonly StixObject[],
+    track: Required<RunObserver>,
   ): readonly StixObject[] {
     for (const object of tooLarge) {
-      this.observer.skipped(type, 'too_large');
+      track.skipped(type, 'too_large');
       this.log.warn('STIX object left out: its message exceeds MQ_MAX_MESSAGE_MB', {
         ioc_type: type,
         stix_id: object.id,
@@ -233,10 +237,10 @@ class ImportRun {
     return this.models === undefined ? { cursors } : { cursors, models: this.models };
   }
 
-  private async saveCursor(type: IocType, cursor: string): Promise<void> {
+  private async saveCursor(type: IocType, cursor: string, page: TypeCounts): Promise<void> {
     this.cursors[type] = cursor;
     if (!(await this.deps.state.save(this.state(), this.generation))) return;
-    this.observer.pageSaved(type, cursor);
+    this.observer.pageSaved(type, cursor, page);
     this.log.info('Page imported', { ioc_type: type, ...this.summary.typeCounts(type), cursor });
   }
 

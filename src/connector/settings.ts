@@ -68,7 +68,7 @@ export function threatStreamClient(
     pageSize: anomali.page_size,
     timeoutMs: anomali.timeout * 1000,
     maxResponseBytes: anomali.max_response_mb * 1024 * 1024,
-    retry: RETRY_POLICIES.threatStreamPage,
+    retry: config.connector.dry_run ? RETRY_POLICIES.dryRunPage : RETRY_POLICIES.threatStreamPage,
     logger,
     ...(onRequest && { onRequest }),
   });

@@ -5,6 +5,7 @@ import type { RunSummary } from '../connector/summary';
 import type { RunObserver } from '../connector/observer';
 import { RevocationFilter } from '../connector/revocations';
 import { runSettings, threatModelClient, threatStreamClient } from '../connector/settings';
+import type { FeedItem, PageQuery, ThreatStreamClient } from '../threatstream/client';
 import type { Logger } from '../log';
 import { DirectorySink } from './directory-sink';
 import { FileStateStore } from './file-state';
@@ -34,7 +35,7 @@ export async function dryRun(
   });
   const summary = await runOnce(
     {
-      client: threatStreamClient(config, logger),
+      client: untilFirstFailure(threatStreamClient(config, logger)),
       threatModels: threatModelClient(config, logger),
       sink,
       state: new FileStateStore(resolve(config.connector.dry_run_state)),
@@ -50,4 +51,19 @@ export async function dryRun(
     signals,
   );
   return { summary, files: sink.written };
+}
+
+/**
+ * The feed, ended by the first type that fails: a dry run checks an account, and the same
+ * failure on every other type would only make its answer minutes later.
+ */
+function untilFirstFailure(client: ThreatStreamClient): Pick<ThreatStreamClient, 'pages'> {
+  return {
+    async *pages(queries: readonly PageQuery[], signal: AbortSignal): AsyncGenerator<FeedItem> {
+      for await (const item of client.pages(queries, signal)) {
+        yield item;
+        if ('failure' in item) return;
+      }
+    },
+  };
 }

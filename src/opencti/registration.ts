@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import { serializeError, type Logger } from '../log';
 import { RETRY_POLICIES, withRetry } from '../retry';
 import { OpenCtiGraphQLError, type OpenCtiApi, type Registration } from './api';
+import { connectionProblem } from './connection-problem';
 
 type RegistrationApi = Pick<
   OpenCtiApi,
@@ -12,6 +13,8 @@ type RegistrationApi = Pick<
 export const CONNECTOR_SLUG = 'anomali-threatstream';
 
 export interface RegistrationOptions {
+  /** OPENCTI_URL, to name it in the messages. */
+  url: string;
   connector: Pick<Config['connector'], 'id' | 'name' | 'scope'>;
   /** The connector's own version, for platforms that record it. */
   version: string;
@@ -29,6 +32,12 @@ export class RegistrationRefusedError extends Error {
   readonly permanent = true;
 }
 
+/** The platform at OPENCTI_URL answers, but not as OpenCTI, or its TLS cannot be trusted. */
+export class OpenCtiUnusableError extends Error {
+  override name = 'OpenCtiUnusableError';
+  readonly permanent = true;
+}
+
 /**
  * Health check then registration, retried with backoff while OpenCTI is starting or unreachable.
  * Which metadata the platform accepts is asked once, after the first health check that answers.
@@ -42,12 +51,15 @@ export function register(
   const accepted = () => (metadata ??= acceptedMetadata(api, options));
   return withRetry(RETRY_POLICIES.openCtiRegistration, () => registerOnce(api, options, accepted), {
     signal,
-    onRetry: (error, attempt, delayMs) =>
+    onRetry: (error, attempt, delayMs) => {
+      const { summary } = connectionProblem(error, options.url);
       logger.warn('OpenCTI is not reachable yet; retrying', {
+        reason: summary,
         attempt,
         retry_in_s: Math.round(delayMs / 1000),
-        error: serializeError(error),
-      }),
+      });
+      logger.debug('OpenCTI call failed', { error: serializeError(error) });
+    },
   });
 }
 
@@ -80,7 +92,7 @@ async function acceptedMetadata(
 
 async function registerOnce(
   api: RegistrationApi,
-  { connector, logger, reachable }: RegistrationOptions,
+  { url, connector, logger, reachable }: RegistrationOptions,
   accepted: () => Promise<Metadata>,
 ): Promise<Registration> {
   try {
@@ -109,9 +121,13 @@ async function registerOnce(
     return registration;
   } catch (error) {
     reachable(false);
-    if (!(error instanceof OpenCtiGraphQLError && error.permanent)) throw error;
-    throw new RegistrationRefusedError('OpenCTI rejected the token: check OPENCTI_TOKEN', {
-      cause: error,
-    });
+    if (error instanceof OpenCtiGraphQLError && error.permanent) {
+      throw new RegistrationRefusedError('OpenCTI rejected the token: check OPENCTI_TOKEN', {
+        cause: error,
+      });
+    }
+    const problem = connectionProblem(error, url);
+    if (problem.permanent) throw new OpenCtiUnusableError(problem.summary, { cause: error });
+    throw error;
   }
 }

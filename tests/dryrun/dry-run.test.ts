@@ -6,7 +6,11 @@ import { loadConfig } from '../../src/config';
 import { dryRun } from '../../src/dryrun/dry-run';
 import { FileStateStore, StateFileError } from '../../src/dryrun/file-state';
 import { bundleSchema } from '../../src/stix/types';
-import { startSimulator, type ThreatStreamSimulator } from '../../stand-ins/threatstream/simulator';
+import {
+  startSimulator,
+  type FaultHook,
+  type ThreatStreamSimulator,
+} from '../../stand-ins/threatstream/simulator';
 import { captureLogs } from '../support/capture';
 import {
   API_KEY,
@@ -24,12 +28,13 @@ afterEach(async () => {
 
 const never = new AbortController().signal;
 
-async function setup(total: number) {
+async function setup(total: number, fault?: FaultHook) {
   simulator = await startSimulator({
     username: USERNAME,
     apiKey: API_KEY,
     total,
     startTime: FEED_START,
+    ...(fault && { fault }),
   });
   const dir = mkdtempSync(join(tmpdir(), 'dry-run-'));
   // No OpenCTI settings at all: a dry run does not need them.
@@ -104,6 +109,18 @@ describe('dry run', () => {
     expect(indicatorIdsIn(next.files)).toEqual(
       expectedIndicatorIds(1300, ['domain', 'hash'], false, cursors),
     );
+  });
+
+  it('fails on the first type that fails, after a few quick attempts, without trying the next', async () => {
+    const { config } = await setup(500, (request) =>
+      request.query.type === 'domain' ? { status: 503 } : undefined,
+    );
+    const run = dryRun(config, captureLogs().logger, { stop: never, abort: never });
+    await expect(run).rejects.toThrow(
+      /domain: ThreatStream request for type domain failed after 3 attempt/,
+    );
+    const types = simulator!.requests.recent.map((r) => r.query.type);
+    expect(types).toEqual(['domain', 'domain', 'domain']);
   });
 
   it('refuses a state file it cannot read rather than starting over silently', () => {

@@ -81,10 +81,27 @@ describe('the built daemon, run and terminate', () => {
     expect(world.opencti.takeViolations()).toEqual([]);
   });
 
-  it('exits 1 with a message naming the keys to check when ThreatStream rejects the API key', async () => {
+  it('exits 1 at start-up with one line naming the keys to check when ThreatStream rejects the API key', async () => {
     world = await startWorld({ total: 50 });
     const wrongKey = 'ts-key-nobody-issued-31f7a0';
     const daemon = startDaemon({ ...world.env, ANOMALI_API_KEY: wrongKey });
+
+    expect(await daemon.waitForExit()).toEqual({ code: 1, signal: null });
+    const errors = daemon.logs.filter((e) => e.level === 'error');
+    expect(errors.map((e) => e.message)).toEqual([
+      'ThreatStream rejected the credentials (HTTP 401): check ANOMALI_USERNAME and ANOMALI_API_KEY',
+    ]);
+    expect(world.simulator.requests.count).toBe(1);
+    expect(world.opencti.works).toEqual([]);
+    expect(daemon.output()).not.toContain(wrongKey);
+  });
+
+  it('exits 1 with a message naming the keys to check when the key is refused during a run', async () => {
+    world = await startWorld({ total: 50 });
+    // The start-up check (limit=1) passes; every page request after it is refused.
+    world.simulator.fault = (request) =>
+      request.query.limit === '1' ? undefined : { status: 401 };
+    const daemon = startDaemon(world.env);
 
     expect(await daemon.waitForExit()).toEqual({ code: 1, signal: null });
     const errors = daemon.logs.filter((e) => e.level === 'error');
@@ -95,7 +112,6 @@ describe('the built daemon, run and terminate', () => {
       'ThreatStream rejected the credentials (HTTP 401): check ANOMALI_USERNAME and ANOMALI_API_KEY',
     );
     expect(world.opencti.works[0]?.processed?.inError).toBe(true);
-    expect(daemon.output()).not.toContain(wrongKey);
   });
 
   it('refuses a bad configuration before contacting anything: exit 2 and one line naming the key', async () => {
@@ -115,7 +131,7 @@ describe('the built daemon, run and terminate', () => {
       expect.objectContaining({
         level: 'error',
         message:
-          'Invalid configuration: CONNECTOR_DURATION_PERIOD: "banana" is not a positive ISO-8601 duration (e.g. PT1H), or 0 to run once',
+          'Invalid configuration: CONNECTOR_DURATION_PERIOD: "banana" is neither whole seconds nor an ISO-8601 duration (e.g. 3600 or PT1H); 0 runs once',
       }),
     ]);
   });

@@ -47,7 +47,7 @@ describe('an import while OpenCTI misbehaves', () => {
       level: 'warn',
       attempt: 1,
       retry_in_s: expect.any(Number),
-      error: { message: expect.stringContaining('ECONNREFUSED') },
+      reason: expect.stringContaining('refused the connection: OpenCTI not started yet'),
     });
     await world.opencti.goOnline();
 

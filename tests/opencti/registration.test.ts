@@ -48,6 +48,7 @@ async function registerWith(
     logger,
   });
   await register(api, {
+    url: stub.url,
     connector: CONNECTOR,
     version: '3.4.5',
     logger,
