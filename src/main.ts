@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, secretsOf } from './config';
+import { ConfigError, loadConfig, secretsOf, type Config } from './config';
+import type { RunSignals } from './connector/run';
 import { runDaemon } from './daemon';
 import { threatStreamClient } from './connector/settings';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
-import { createLogger, logsFlushed, serializeError } from './log';
+import { createLogger, logsFlushed, serializeError, type Logger } from './log';
 import { OpenCtiUnusableError } from './opencti/registration';
 import { packageVersion } from './package-version';
 import { checkThreatStreamAccess, ThreatStreamAccessError } from './threatstream-check';
@@ -56,26 +57,23 @@ function parseFlags(argv: string[]): Flags | number {
   return 0;
 }
 
-async function main(): Promise<number> {
-  const flags = parseFlags(process.argv.slice(2));
-  if (typeof flags === 'number') return flags;
-  let config;
+/** The configuration, and what it did not know; or the exit code of a configuration error. */
+function configure(flags: Flags): { config: Config; unknownSettings: string[] } | number {
   const unknownSettings: string[] = [];
   try {
-    config = loadConfig(environmentWithFlags(flags), process.cwd(), {
+    const config = loadConfig(environmentWithFlags(flags), process.cwd(), {
       warn: (message) => unknownSettings.push(message),
     });
+    return { config, unknownSettings };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     createLogger({ level: 'error', secrets: [] }).error(`Invalid configuration: ${error.message}`);
     return 2;
   }
-  const secrets = secretsOf(config);
-  const logger = createLogger({ level: config.connector.log_level, secrets });
-  for (const message of unknownSettings) {
-    logger.warn(`Ignored setting: ${message} (CONNECTOR_STRICT_CONFIG=true refuses it)`);
-  }
+}
 
+/** SIGTERM or SIGINT stops after the batch in flight; a second one, or the grace period, aborts. */
+function stopSignals(logger: Logger): RunSignals {
   const stop = new AbortController();
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -93,11 +91,18 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const signals = { stop: stop.signal, abort: abort.signal };
+  return { stop: stop.signal, abort: abort.signal };
+}
 
+async function run(
+  config: Config,
+  logger: Logger,
+  signals: RunSignals,
+  secrets: string[],
+): Promise<number> {
   try {
     const client = threatStreamClient(config, logger);
-    await checkThreatStreamAccess(client, config.anomali.url, logger, stop.signal);
+    await checkThreatStreamAccess(client, config.anomali.url, logger, signals.stop);
     if (!config.connector.dry_run) return await runDaemon(config, logger, signals, secrets);
     const { summary, files } = await dryRun(config, logger, signals);
     logger.info('Dry run finished', { bundles_written: files.length, ...summary.toJSON() });
@@ -116,6 +121,20 @@ async function main(): Promise<number> {
     );
     return 1;
   }
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (typeof flags === 'number') return flags;
+  const configured = configure(flags);
+  if (typeof configured === 'number') return configured;
+  const { config, unknownSettings } = configured;
+  const secrets = secretsOf(config);
+  const logger = createLogger({ level: config.connector.log_level, secrets });
+  for (const message of unknownSettings) {
+    logger.warn(`Ignored setting: ${message} (CONNECTOR_STRICT_CONFIG=true refuses it)`);
+  }
+  return run(config, logger, stopSignals(logger), secrets);
 }
 
 void main().then(exitAfterLogs);
