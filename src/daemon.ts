@@ -94,12 +94,26 @@ async function registerThenSchedule(
   const open = (registered: Registration) => createSink(config, api, registered, logger, observer);
   // A run that fails on the broker re-registers before the next one, to learn a changed address.
   const sink = new RefreshingSink(open(registration), async () => open(await registerNow()));
+  let code = 1;
   try {
-    return await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, observer });
+    code = await scheduleRuns(config, logger, signals, { api, heartbeat, sink, metrics, observer });
   } finally {
-    await heartbeat.close(); // persists the last state and run times
+    const stored = await heartbeat.close(); // persists the last state and run times
     await sink.close();
+    // A daemon stopped by a signal exits 0 whatever OpenCTI does; a single run reports it.
+    const once = config.connector.run_and_terminate || config.connector.duration_period === 0;
+    if (once && !stored) code = unstoredStateExit(code, logger);
   }
+  return code;
+}
+
+/** A run that ends without OpenCTI holding its cursors did not succeed: the next one repeats it. */
+function unstoredStateExit(code: number, logger: Logger): number {
+  if (code !== 0) return code;
+  logger.error(
+    'OpenCTI does not hold the final state: the next run repeats what this one imported',
+  );
+  return 1;
 }
 
 /** Registers with OpenCTI each time it is called; the broker password it hands out is redacted. */

@@ -49,6 +49,8 @@ export class Heartbeat implements StateStore {
   private inFlight: Promise<void> | undefined;
   private followUp: FollowUp | undefined;
   private closed = false;
+  /** The last state OpenCTI answered a ping for. */
+  private acknowledged: string | undefined;
   /** Whether the last ping reached OpenCTI (for the health endpoint). */
   lastPingOk: boolean | undefined;
 
@@ -66,7 +68,8 @@ export class Heartbeat implements StateStore {
   }
 
   /** Stops the cadence and sends the state one last time, as pycti's force_ping. */
-  async close(): Promise<void> {
+  /** Sends the last state; resolves with whether OpenCTI holds it (now or from an earlier ping). */
+  async close(): Promise<boolean> {
     clearInterval(this.timer);
     this.timer = undefined;
     // The pings in flight and due carry states that saves wait on; the last one goes after them.
@@ -81,6 +84,7 @@ export class Heartbeat implements StateStore {
         { state: sent, error: serializeError(error) },
       );
     }
+    return this.acknowledged === sent;
   }
 
   load(): { state: ConnectorState; generation: number } {
@@ -152,6 +156,7 @@ export class Heartbeat implements StateStore {
       throw error;
     }
     this.lastPingOk = true;
+    this.acknowledged = sent;
     onPing?.(true);
     logger.debug('Pinged OpenCTI', { state: sent });
     this.reconcile(sent, answer.connectorState);
