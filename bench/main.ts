@@ -139,6 +139,9 @@ interface LatencyBound {
 }
 
 /** A cold import with LATENCY_MS a page, then a bare client reading the same pages. */
+/** Every start of the daemon asks ThreatStream once whether its URL and credentials work. */
+const START_UP_CHECK = 1;
+
 async function latencyBound(total: number, types?: string): Promise<LatencyBound> {
   const env = await startEnvironment({
     total,
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
   const rssGrowth = large.run.peakRssBytes / peakRss - 1;
   const first = colds[0]!;
   const perThousand = (first.requests / first.summary.fetched) * 1000;
-  const requestBound = first.summary.fetched / PAGE_SIZE + types;
+  const requestBound = first.summary.fetched / PAGE_SIZE + types + START_UP_CHECK;
   const all = (values: readonly number[]) => values.map((v) => integer(v)).join(', ');
 
   /** Against pages × latency, and against a client that only fetches the same pages. */
@@ -320,15 +323,17 @@ async function main(): Promise<void> {
     {
       measure: 'ThreatStream requests per 1,000 IOCs',
       result: `${decimal(perThousand)} (${first.requests} requests, ${types} types)`,
-      goal: `<= 1.0 + 1 per type (${Math.floor(requestBound)} requests)`,
+      goal: `<= 1.0 + 1 per type + the start-up check (${Math.floor(requestBound)} requests)`,
       met: first.requests <= requestBound,
     },
     {
       measure: 'Second run, nothing changed',
       result: `${unchanged.requests} requests, ${unchanged.summary.messages} messages, ${unchanged.queued} queued`,
-      goal: `${types} requests, 0 messages`,
+      goal: `${types + START_UP_CHECK} requests (one per type, the start-up check), 0 messages`,
       met:
-        unchanged.requests === types && unchanged.summary.messages === 0 && unchanged.queued === 0,
+        unchanged.requests === types + START_UP_CHECK &&
+        unchanged.summary.messages === 0 &&
+        unchanged.queued === 0,
     },
   ];
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, secretsOf, type Config } from './config';
 import type { RunSignals } from './connector/run';
 import { runDaemon } from './daemon';
-import { threatStreamClient } from './connector/settings';
+import { threatStreamTransport } from './connector/settings';
 import { dryRun } from './dryrun/dry-run';
 import { isFatal } from './fatal';
 import { createLogger, logsFlushed, serializeError, type Logger } from './log';
@@ -101,8 +101,8 @@ async function run(
   secrets: string[],
 ): Promise<number> {
   try {
-    const client = threatStreamClient(config, logger);
-    await checkThreatStreamAccess(client, config.anomali.url, logger, signals.stop);
+    const transport = threatStreamTransport(config);
+    await checkThreatStreamAccess(transport, config.anomali.url, logger, signals.stop);
     if (!config.connector.dry_run) return await runDaemon(config, logger, signals, secrets);
     const { summary, files } = await dryRun(config, logger, signals);
     logger.info('Dry run finished', { bundles_written: files.length, ...summary.toJSON() });

@@ -1,7 +1,8 @@
 import { FatalError } from './fatal';
 import type { Logger } from './log';
 import { isPermanent } from './retry';
-import { ThreatStreamAuthError, type ThreatStreamClient } from './threatstream/client';
+import { ThreatStreamAuthError } from './threatstream/client';
+import type { ThreatStreamTransport } from './threatstream/transport';
 
 /** ThreatStream cannot be used as configured: the connector stops before its first run. */
 export class ThreatStreamAccessError extends FatalError {
@@ -32,13 +33,13 @@ function unhealable(error: unknown, url: string): string | undefined {
  * retries, so that a daemon started during a ThreatStream outage still waits for it.
  */
 export async function checkThreatStreamAccess(
-  client: Pick<ThreatStreamClient, 'probe'>,
+  transport: Pick<ThreatStreamTransport, 'probe'>,
   url: string,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    await client.probe(signal);
+    await transport.probe(signal);
   } catch (error) {
     if (signal.aborted) throw error;
     const reason = unhealable(error, url);

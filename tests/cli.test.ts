@@ -90,6 +90,30 @@ describe('command line', () => {
     }
   });
 
+  it('warns once that ThreatStream TLS verification is off, however many requests it makes', async () => {
+    const simulator = await startSimulator({ username: USERNAME, apiKey: API_KEY, total: 10 });
+    try {
+      const dir = mkdtempSync(path.join(tmpdir(), 'cli-'));
+      copyFileSync(path.join(ROOT, 'config.yml.sample'), path.join(dir, 'config.yml'));
+      const env = {
+        ANOMALI_URL: simulator.url,
+        ANOMALI_USERNAME: USERNAME,
+        ANOMALI_API_KEY: API_KEY,
+        ANOMALI_SSL_VERIFY: 'false',
+      };
+      const args = ['--dry-run', '--out', 'out', '--state', 'state'];
+      const { code, stdout } = await runWith(env, dir, args);
+      expect(code).toBe(0);
+      const warnings = stdout
+        .split('\n')
+        .filter((line) => line.includes('TLS certificate verification of ThreatStream'));
+      expect(warnings).toHaveLength(1);
+      expect(simulator.requests.count).toBeGreaterThan(1);
+    } finally {
+      await simulator.close();
+    }
+  });
+
   it('refuses an unknown option with exit 2 and the usage', async () => {
     const { code, stderr } = await run('--colour');
     expect(code).toBe(2);

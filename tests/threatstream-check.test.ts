@@ -1,7 +1,6 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { RETRY_POLICIES } from '../src/retry';
-import { ThreatStreamClient } from '../src/threatstream/client';
+import { ThreatStreamTransport } from '../src/threatstream/transport';
 import { checkThreatStreamAccess, ThreatStreamAccessError } from '../src/threatstream-check';
 import { startSimulator, type ThreatStreamSimulator } from '../stand-ins/threatstream/simulator';
 import { captureLogs } from './support/capture';
@@ -36,18 +35,15 @@ async function closedPortUrl(): Promise<string> {
 
 function check(url: string, apiKey = API_KEY) {
   const logs = captureLogs();
-  const client = new ThreatStreamClient({
+  const transport = new ThreatStreamTransport({
     baseUrl: url,
     username: USERNAME,
     apiKey,
     sslVerify: true,
-    pageSize: 1000,
     timeoutMs: 10_000,
     maxResponseBytes: 1 << 20,
-    retry: RETRY_POLICIES.threatStreamPage,
-    logger: logs.logger,
   });
-  return { logs, result: checkThreatStreamAccess(client, url, logs.logger, never) };
+  return { logs, result: checkThreatStreamAccess(transport, url, logs.logger, never) };
 }
 
 describe('ThreatStream start-up check', () => {

@@ -5,6 +5,7 @@ import { authorIdentity } from '../stix/author';
 import type { ThreatModelSettings } from '../threatmodel/model-run';
 import { ThreatStreamClient, type RequestEvent } from '../threatstream/client';
 import { ThreatModelClient } from '../threatstream/model-client';
+import { ThreatStreamTransport, type TransportOptions } from '../threatstream/transport';
 import type { RunSettings } from './run';
 
 /** What a run needs to know of the configuration, for the daemon and the dry run alike. */
@@ -54,21 +55,36 @@ function threatModelSettings(
   };
 }
 
+/** How to reach ThreatStream; every client, and the start-up check, use the same. */
+function transportOptions({ anomali }: Config): TransportOptions {
+  return {
+    baseUrl: anomali.url,
+    username: anomali.username,
+    apiKey: anomali.api_key,
+    sslVerify: anomali.ssl_verify,
+    timeoutMs: anomali.timeout * 1000,
+    maxResponseBytes: anomali.max_response_mb * 1024 * 1024,
+  };
+}
+
+/** A dry run is how a user checks a configuration: it gives up quickly. */
+const retryPolicy = (config: Config) =>
+  config.connector.dry_run ? RETRY_POLICIES.dryRunPage : RETRY_POLICIES.threatStreamPage;
+
+/** One ThreatStream request, for the start-up check. */
+export function threatStreamTransport(config: Config): ThreatStreamTransport {
+  return new ThreatStreamTransport(transportOptions(config));
+}
+
 export function threatStreamClient(
   config: Config,
   logger: Logger,
   onRequest?: (event: RequestEvent) => void,
 ): ThreatStreamClient {
-  const { anomali } = config;
   return new ThreatStreamClient({
-    baseUrl: anomali.url,
-    username: anomali.username,
-    apiKey: anomali.api_key,
-    sslVerify: anomali.ssl_verify,
-    pageSize: anomali.page_size,
-    timeoutMs: anomali.timeout * 1000,
-    maxResponseBytes: anomali.max_response_mb * 1024 * 1024,
-    retry: config.connector.dry_run ? RETRY_POLICIES.dryRunPage : RETRY_POLICIES.threatStreamPage,
+    ...transportOptions(config),
+    pageSize: config.anomali.page_size,
+    retry: retryPolicy(config),
     logger,
     ...(onRequest && { onRequest }),
   });
@@ -79,15 +95,9 @@ export function threatModelClient(
   logger: Logger,
   onRequest?: (event: RequestEvent) => void,
 ): ThreatModelClient {
-  const { anomali } = config;
   return new ThreatModelClient({
-    baseUrl: anomali.url,
-    username: anomali.username,
-    apiKey: anomali.api_key,
-    sslVerify: anomali.ssl_verify,
-    timeoutMs: anomali.timeout * 1000,
-    maxResponseBytes: anomali.max_response_mb * 1024 * 1024,
-    retry: RETRY_POLICIES.threatStreamPage,
+    ...transportOptions(config),
+    retry: retryPolicy(config),
     logger,
     ...(onRequest && { onRequest }),
   });

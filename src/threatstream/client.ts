@@ -114,11 +114,6 @@ export class ThreatStreamClient {
     }
   }
 
-  /** One request for a single record, not retried: whether the URL and the credentials work. */
-  async probe(signal: AbortSignal): Promise<void> {
-    await this.transport.send(new URLSearchParams({ limit: '1', order_by: 'update_id' }), signal);
-  }
-
   /** Where a page leaves its type's pass; null when it ends the pass with nothing to deliver. */
   private positionAfter(
     { query, cursorSent }: PendingPage,

@@ -66,6 +66,11 @@ export class ThreatStreamTransport {
     });
   }
 
+  /** The cheapest request there is, to check the URL and the credentials. */
+  async probe(signal: AbortSignal): Promise<void> {
+    await this.send(new URLSearchParams({ limit: '1', order_by: 'update_id' }), signal);
+  }
+
   async send(params: URLSearchParams, signal: AbortSignal): Promise<IntelligenceEnvelope> {
     const page = await this.get(INTELLIGENCE_PATH, params, intelligencePageSchema, signal);
     return { objects: page.objects, next: page.meta.next ?? null };

@@ -1,3 +1,5 @@
+import { MODEL_TYPES } from '../../src/model-types';
+
 /**
  * The threat models of the ThreatStream simulator: bulletins, actors, campaigns, malware,
  * vulnerabilities, attack patterns, TTPs, intrusion sets, tools and incidents, with drafts and a
@@ -5,19 +7,8 @@
  * is a pure function of the options, so a test can compute what an import must deliver.
  */
 
-export const SIMULATED_MODEL_TYPES = [
-  'tipreport',
-  'actor',
-  'campaign',
-  'malware',
-  'vulnerability',
-  'attackpattern',
-  'ttp',
-  'intrusionset',
-  'tool',
-  'incident',
-  'signature',
-] as const;
+/** The types the connector imports, and a signature, which ThreatStream has and it leaves out. */
+export const SIMULATED_MODEL_TYPES = [...MODEL_TYPES, 'signature'] as const;
 export type SimulatedModelType = (typeof SIMULATED_MODEL_TYPES)[number];
 
 export interface ModelCatalogOptions {

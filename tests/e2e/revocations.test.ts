@@ -1,8 +1,7 @@
 import { afterEach, expect, it } from '@jest/globals';
-import { authorIdentity } from '../../src/stix/author';
 import { convertRecord } from '../../src/stix/convert';
 import { parseRecords } from '../../src/threatstream/schema';
-import { startWorld, type ConnectorWorld } from '../support/connector-env';
+import { CONVERT_OPTIONS, startWorld, type ConnectorWorld } from '../support/connector-env';
 import { runConnector } from '../support/in-process-daemon';
 import { drainQueue, type ReceivedMessage } from '../support/rabbitmq';
 
@@ -39,14 +38,7 @@ function delivered(received: readonly ReceivedMessage[]): Delivered {
 /** The indicator id of a simulated record, converted as the connector converts it. */
 function indicatorIdOf(raw: unknown): string | undefined {
   const [record] = parseRecords([raw]).records;
-  const result =
-    record &&
-    convertRecord(record, {
-      author: authorIdentity('Anomali ThreatStream'),
-      defaultTlp: 'amber',
-      createObservables: true,
-      uiUrl: 'https://ui.threatstream.com',
-    });
+  const result = record && convertRecord(record, CONVERT_OPTIONS);
   return result?.ok ? result.indicator.id : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config';
-import { convertRecord } from '../../src/stix/convert';
+import { convertRecord, type ConvertOptions } from '../../src/stix/convert';
 import { authorIdentity } from '../../src/stix/author';
 import type { IocType } from '../../src/ioc-types';
 import { WIRE_TYPE } from '../../src/threatstream/query';
@@ -24,6 +24,14 @@ export const TOKEN = 'opencti-token-2c9f5a7e-1d3b';
 export const API_KEY = 'ts-api-key-9f8e7d6c5b4a';
 export const USERNAME = 'analyst@example.com';
 export const CONNECTOR_USER = '88ec0c6a-13ce-5e39-b486-354fe4a7084f';
+
+/** How the daemon converts records with the world's default configuration. */
+export const CONVERT_OPTIONS: ConvertOptions = {
+  author: authorIdentity('Anomali ThreatStream'),
+  defaultTlp: 'amber',
+  createObservables: true,
+  uiUrl: 'https://ui.threatstream.com',
+};
 
 /** Records start two days ago, one per second, so they all sit inside the import window. */
 export const FEED_START = new Date(Date.now() - 2 * 86_400_000);
@@ -108,19 +116,13 @@ export function expectedIndicatorIds(
   after: Partial<Record<IocType, string>> = {},
 ): Set<string> {
   const ids = new Set<string>();
-  const options = {
-    author: authorIdentity('Anomali ThreatStream'),
-    defaultTlp: 'amber' as const,
-    createObservables: true,
-    uiUrl: 'https://ui.threatstream.com',
-  };
   for (const type of types) {
     for (const raw of expectedRecords(total, WIRE_TYPE[type], { startTime: FEED_START })) {
       if (activeOnly && raw.status !== 'active') continue;
       const cursor = after[type];
       if (cursor !== undefined && raw.update_id <= Number(cursor)) continue;
       const [record] = parseRecords([raw]).records;
-      const result = record && convertRecord(record, options);
+      const result = record && convertRecord(record, CONVERT_OPTIONS);
       if (result?.ok) ids.add(result.indicator.id);
     }
   }

@@ -1,11 +1,11 @@
 import { convertRecord } from '../../src/stix/convert';
-import { authorIdentity } from '../../src/stix/author';
 import { parseRecords } from '../../src/threatstream/schema';
 import {
   linkedIndices,
   type SimulatedModel,
   type ThreatStreamSimulator,
 } from '../../stand-ins/threatstream/simulator';
+import { CONVERT_OPTIONS } from './connector-env';
 import type { ReceivedMessage } from './rabbitmq';
 
 /**
@@ -113,17 +113,11 @@ export function linkedIndicatorIds(
   wireTypes: readonly string[],
 ): Set<string> {
   const ids = new Set<string>();
-  const options = {
-    author: authorIdentity('Anomali ThreatStream'),
-    defaultTlp: 'amber' as const,
-    createObservables: true,
-    uiUrl: 'https://ui.threatstream.com',
-  };
   for (const index of linkedIndices(model)) {
     const raw = simulator.recordAt(index);
     if (raw.status !== 'active' || !wireTypes.includes(raw.type)) continue;
     const [record] = parseRecords([raw]).records;
-    const result = record && convertRecord(record, options);
+    const result = record && convertRecord(record, CONVERT_OPTIONS);
     if (result?.ok) ids.add(result.indicator.id);
   }
   return ids;
