@@ -30,13 +30,16 @@ export interface SplitBundle {
 
 /** The ids the object references through its `*_ref` and `*_refs` properties. */
 function referencedIds(object: StixObject): string[] {
-  return Object.entries(object).flatMap(([key, value]: [string, unknown]) => {
-    if (key.endsWith('_ref') && typeof value === 'string') return [value];
-    if (key.endsWith('_refs') && Array.isArray(value)) {
-      return value.filter((id): id is string => typeof id === 'string');
+  const ids: string[] = [];
+  const properties = object as unknown as Record<string, unknown>;
+  for (const key in properties) {
+    const value = properties[key];
+    if (key.endsWith('_ref') && typeof value === 'string') ids.push(value);
+    else if (key.endsWith('_refs') && Array.isArray(value)) {
+      for (const id of value as unknown[]) if (typeof id === 'string') ids.push(id);
     }
-    return [];
-  });
+  }
+  return ids;
 }
 
 /** 1 + the depths of the objects it references inside the bundle (references outside count 0). */
@@ -93,21 +96,26 @@ export function workerMessageBody(
   sequence: number,
   context: MessageContext,
 ): Buffer {
-  return Buffer.from(JSON.stringify(workerMessage(split, sequence, context)));
+  const content = Buffer.from(JSON.stringify(split)).toString('base64');
+  // The message is serialized with a one-character content and the base64 put in its place:
+  // JSON.stringify would otherwise scan the longest string of the message for nothing to escape.
+  const serialized = JSON.stringify(workerMessage(sequence, context, CONTENT_PLACEHOLDER));
+  const at = serialized.indexOf(CONTENT_SLOT) + CONTENT_SLOT.length - 2;
+  return Buffer.from(serialized.slice(0, at) + content + serialized.slice(at + 1));
 }
 
+const CONTENT_PLACEHOLDER = '-';
+/** Quotes inside a JSON string are escaped, so this text can only be the member itself. */
+const CONTENT_SLOT = `"content":"${CONTENT_PLACEHOLDER}"`;
+
 /** Members in the order pycti writes them; `work_id` only when there is a work. */
-function workerMessage(
-  split: SplitBundle,
-  sequence: number,
-  context: MessageContext,
-): WorkerMessage {
+function workerMessage(sequence: number, context: MessageContext, content: string): WorkerMessage {
   return {
     bundle_type: 'QUEUE_BUNDLE',
     applicant_id: context.applicantId,
     action_sequence: sequence,
     entities_types: [],
-    content: Buffer.from(JSON.stringify(split)).toString('base64'),
+    content,
     update: false,
     draft_id: null,
     ...(context.workId !== null && { work_id: context.workId }),

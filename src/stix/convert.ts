@@ -3,7 +3,7 @@ import { indicatorId } from './ids';
 import { TLP_MARKING_IDS, parseTlp, type Tlp } from './markings';
 import { observableOf, quoted, type ObservableResult, type UiKind } from './pattern';
 import type { Skip } from './skip';
-import { LATEST_TIMESTAMP, parseTimestamp, stixTimestamp } from './timestamps';
+import { LATEST_TIMESTAMP, readTimestamp, timestampAt, type Timestamp } from './timestamps';
 import type { Identity, Indicator, IndicatorType } from './types';
 
 export interface ConvertOptions {
@@ -82,12 +82,12 @@ export function convertRecord(record: IntelligenceRecord, options: ConvertOption
 
 type Observable = Extract<ObservableResult, { ok: true }>;
 
-/** A record's dates in epoch milliseconds, all within years 0000-9999, and whether it is revoked. */
+/** A record's dates, all within years 0000-9999, and whether it is revoked. */
 interface Validity {
   ok: true;
-  created: number;
-  modified: number;
-  validUntil: number | undefined;
+  created: Timestamp;
+  modified: Timestamp;
+  validUntil: Timestamp | undefined;
   revoked: boolean;
 }
 
@@ -96,24 +96,31 @@ function validityOf(
   revoked: boolean,
   options: ConvertOptions,
 ): Validity | Skip {
-  const created = parseTimestamp(record.created_ts);
+  const created = readTimestamp(record.created_ts);
   if (created === undefined) return invalidTimestamp('created_ts', record.created_ts);
-  const reportedModified = parseTimestamp(record.modified_ts);
+  const reportedModified = readTimestamp(record.modified_ts);
   if (reportedModified === undefined) return invalidTimestamp('modified_ts', record.modified_ts);
-  const modified = Math.max(created, reportedModified);
+  const modified = later(created, reportedModified);
 
   // OpenCTI treats an indicator as revoked once its valid_until has passed, whatever `revoked`
   // says, so a revoked record's validity ends when ThreatStream last changed it.
   const validUntil = revoked
-    ? Math.max(modified, created + MIN_REVOKED_VALIDITY_MS)
+    ? revokedUntil(created, modified)
     : options.validUntil === 'decay'
       ? undefined
       : expiryOf(record, created);
   // Reachable only by a revoked record created in the last second of year 9999.
-  if (validUntil !== undefined && validUntil > LATEST_TIMESTAMP) {
-    return invalidTimestamp('created_ts', record.created_ts);
-  }
+  if (validUntil === null) return invalidTimestamp('created_ts', record.created_ts);
   return { ok: true, created, modified, validUntil, revoked };
+}
+
+const later = (a: Timestamp, b: Timestamp): Timestamp => (b.millis > a.millis ? b : a);
+
+/** When a revoked indicator's validity ends; null when that is past year 9999. */
+function revokedUntil(created: Timestamp, modified: Timestamp): Timestamp | null {
+  const earliest = created.millis + MIN_REVOKED_VALIDITY_MS;
+  if (modified.millis >= earliest) return modified;
+  return earliest > LATEST_TIMESTAMP ? null : timestampAt(earliest);
 }
 
 /** The indicator's properties in STIX order; optional ones only when present. */
@@ -125,13 +132,13 @@ function indicatorOf(
   { description, labels }: { description: string | undefined; labels: string[] },
 ): Indicator {
   const tlp = parseTlp(record.tlp) ?? options.defaultTlp;
-  const validFrom = stixTimestamp(created);
+  const validFrom = created.text;
   return {
     type: 'indicator',
     spec_version: '2.1',
     id: indicatorId(observable.pattern),
     created: validFrom,
-    modified: stixTimestamp(modified),
+    modified: modified.text,
     created_by_ref: options.author.id,
     name: observable.value,
     ...(description !== undefined && { description }),
@@ -140,7 +147,7 @@ function indicatorOf(
     pattern_type: 'stix',
     pattern_version: '2.1',
     valid_from: validFrom,
-    ...(validUntil !== undefined && { valid_until: stixTimestamp(validUntil) }),
+    ...(validUntil !== undefined && { valid_until: validUntil.text }),
     revoked,
     ...(labels.length > 0 && { labels }),
     external_references: [
@@ -172,10 +179,10 @@ function invalidTimestamp(field: string, text: string): Skip {
 }
 
 /** ThreatStream's expiry, when it is a real one: unreadable, past-created and sentinel dates mean none. */
-function expiryOf(record: IntelligenceRecord, validFrom: number): number | undefined {
-  const expiry = parseTimestamp(record.expiration_ts);
-  if (expiry === undefined || expiry <= validFrom) return undefined;
-  return expiry >= NEVER_EXPIRES_FROM ? undefined : expiry;
+function expiryOf(record: IntelligenceRecord, validFrom: Timestamp): Timestamp | undefined {
+  const expiry = readTimestamp(record.expiration_ts);
+  if (expiry === undefined || expiry.millis <= validFrom.millis) return undefined;
+  return expiry.millis >= NEVER_EXPIRES_FROM ? undefined : expiry;
 }
 
 /** ThreatStream's own confidence when it scored the record (-1 means it did not), else its severity. */

@@ -12,13 +12,49 @@ const ISO_TIMESTAMP =
 
 type TimestampParts = Partial<Record<string, string>>;
 
+/** An instant and its STIX text: RFC 3339 in UTC with milliseconds. */
+export interface Timestamp {
+  millis: number;
+  text: string;
+}
+
 /**
- * Milliseconds since the epoch of an ISO 8601 timestamp, or undefined when the text is not one,
- * names a date or time that does not exist, or falls outside what STIX can hold. A time without
- * an offset is UTC, which is what ThreatStream means. Digits past the millisecond are dropped.
+ * The shape ThreatStream writes, which is already STIX's: such a text is its own STIX form, so
+ * nothing is formatted. Date.parse reads it natively; the day is checked after it.
  */
-export function parseTimestamp(text: string | null | undefined): number | undefined {
+const CANONICAL_TIMESTAMP =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
+/**
+ * An ISO 8601 timestamp read as an instant and its STIX text, or undefined when the text is not
+ * one, names a date or time that does not exist, or falls outside what STIX can hold. A time
+ * without an offset is UTC, which is what ThreatStream means. Digits past the millisecond are
+ * dropped.
+ */
+export function readTimestamp(text: string | null | undefined): Timestamp | undefined {
   if (text === null || text === undefined) return undefined;
+  if (CANONICAL_TIMESTAMP.test(text)) {
+    const millis = Date.parse(text);
+    // Date.parse rolls a day past the end of its month (February 30) into the next one.
+    return new Date(millis).getUTCDate() === Number(text.slice(8, 10))
+      ? { millis, text }
+      : undefined;
+  }
+  const millis = parseGeneralTimestamp(text);
+  return millis === undefined ? undefined : { millis, text: stixTimestamp(millis) };
+}
+
+/** The instant of an ISO 8601 timestamp, as `readTimestamp` reads it. */
+export function parseTimestamp(text: string | null | undefined): number | undefined {
+  return readTimestamp(text)?.millis;
+}
+
+/** The Timestamp of an instant from EARLIEST_TIMESTAMP to LATEST_TIMESTAMP. */
+export function timestampAt(millis: number): Timestamp {
+  return { millis, text: stixTimestamp(millis) };
+}
+
+function parseGeneralTimestamp(text: string): number | undefined {
   const parts = ISO_TIMESTAMP.exec(text.trim())?.groups;
   if (parts === undefined) return undefined;
   const local = utcMillisOf(parts);

@@ -1,6 +1,6 @@
 import { IOC_TYPES, type IocType } from '../ioc-types';
 import { convertRecord, type ConvertOptions } from '../stix/convert';
-import { parseTimestamp, stixTimestamp } from '../stix/timestamps';
+import { readTimestamp } from '../stix/timestamps';
 import type { Indicator } from '../stix/types';
 import type { LinkedIoc } from '../threatstream/model-client';
 import { WIRE_TYPE } from '../threatstream/query';
@@ -58,6 +58,5 @@ export function linkedIndicators(
 
 /** ThreatStream's association time as a STIX timestamp; undefined when absent or unreadable. */
 export function linkTime(text: string | null | undefined): string | undefined {
-  const millis = parseTimestamp(text);
-  return millis === undefined ? undefined : stixTimestamp(millis);
+  return readTimestamp(text)?.text;
 }

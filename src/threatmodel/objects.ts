@@ -13,7 +13,7 @@ import type {
   Vulnerability,
 } from '../stix/knowledge-types';
 import { TLP_MARKING_IDS, parseTlp, type Tlp } from '../stix/markings';
-import { parseTimestamp, stixTimestamp } from '../stix/timestamps';
+import { parseTimestamp, readTimestamp, stixTimestamp } from '../stix/timestamps';
 import type { Identity } from '../stix/types';
 import type { ThreatModel } from '../threatstream/model-schema';
 import { markdownOf } from './markdown';
@@ -49,8 +49,7 @@ const nonEmpty = <T>(list: readonly T[]): T[] | undefined =>
   list.length > 0 ? [...list] : undefined;
 
 function stixTime(text: string | null | undefined): string | undefined {
-  const millis = parseTimestamp(text);
-  return millis === undefined ? undefined : stixTimestamp(millis);
+  return readTimestamp(text)?.text;
 }
 
 /** Every model's marking, as its own TLP says or the configured default. */

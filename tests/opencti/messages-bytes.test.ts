@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fixture from '../fixtures/threatstream-samples.json';
-import { splitBundle, workerMessageBodies, type MessageContext } from '../../src/opencti/messages';
+import fc from 'fast-check';
+import {
+  splitBundle,
+  workerMessageBodies,
+  type MessageContext,
+  type WorkerMessage,
+} from '../../src/opencti/messages';
 import { authorIdentity } from '../../src/stix/author';
 import { buildBundles } from '../../src/stix/batches';
 import { convertRecord } from '../../src/stix/convert';
@@ -133,6 +139,28 @@ describe('worker message bytes', () => {
     expect(body!.toString('utf8')).toBe(
       '{"bundle_type":"QUEUE_BUNDLE","applicant_id":null,"action_sequence":1,' +
         `"entities_types":[],"content":"${IDENTITY_CONTENT}","update":false,"draft_id":null}`,
+    );
+  });
+
+  it('are JSON.stringify of the typed message, whatever the applicant and the work hold', () => {
+    const [split] = splitBundle(goldenBundle);
+    const id = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('"content":"-"', '-', '"'));
+    fc.assert(
+      fc.property(fc.option(id), fc.option(id), (applicantId, workId) => {
+        const [body] = workerMessageBodies(goldenBundle, { applicantId, workId });
+        const message: WorkerMessage = {
+          bundle_type: 'QUEUE_BUNDLE',
+          applicant_id: applicantId,
+          action_sequence: 1,
+          entities_types: [],
+          content: Buffer.from(JSON.stringify(split)).toString('base64'),
+          update: false,
+          draft_id: null,
+          ...(workId !== null && { work_id: workId }),
+        };
+        expect(body!.toString('utf8')).toBe(JSON.stringify(message));
+      }),
+      { seed: 1, numRuns: 2_000 },
     );
   });
 

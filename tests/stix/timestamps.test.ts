@@ -4,6 +4,7 @@ import {
   EARLIEST_TIMESTAMP,
   LATEST_TIMESTAMP,
   parseTimestamp,
+  readTimestamp,
   stixTimestamp,
 } from '../../src/stix/timestamps';
 import { stixTimestampSchema } from '../../src/stix/types';
@@ -116,26 +117,41 @@ describe('parseTimestamp on the canonical shape', () => {
     );
   });
 
+  const digits = (length: number) =>
+    fc.integer({ min: 0, max: 10 ** length - 1 }).map((n) => String(n).padStart(length, '0'));
+  /** Every text of the canonical shape, existing instants or not. */
+  const canonical = fc
+    .tuple(
+      fc.constantFrom('0000', '0099', '0100', '1900', '2000', '2023', '2024', '9999'),
+      digits(2),
+      digits(2),
+      digits(2),
+      digits(2),
+      digits(2),
+      digits(3),
+    )
+    .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+
   it('refuses exactly the dates and times that do not exist', () => {
-    const digits = (length: number) =>
-      fc.integer({ min: 0, max: 10 ** length - 1 }).map((n) => String(n).padStart(length, '0'));
-    const canonical = fc
-      .tuple(
-        fc.constantFrom('0000', '0099', '0100', '1900', '2000', '2023', '2024', '9999'),
-        digits(2),
-        digits(2),
-        digits(2),
-        digits(2),
-        digits(2),
-        digits(3),
-      )
-      .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
     fc.assert(
       fc.property(canonical, (text) => {
         // A real instant round-trips through toISOString; a rolled-over one does not.
         const millis = Date.parse(text);
         const exists = !Number.isNaN(millis) && new Date(millis).toISOString() === text;
         expect(parseTimestamp(text)).toBe(exists ? millis : undefined);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('reads as the general reader does, and keeps the text as its STIX form', () => {
+    fc.assert(
+      fc.property(canonical, (text) => {
+        // `+00:00` is not the canonical shape, so the general reader reads it.
+        const general = parseTimestamp(text.replace(/Z$/, '+00:00'));
+        expect(readTimestamp(text)).toEqual(
+          general === undefined ? undefined : { millis: general, text },
+        );
       }),
       { numRuns: 20_000 },
     );
