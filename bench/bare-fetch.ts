@@ -30,9 +30,10 @@ function get(agent: http.Agent, url: URL, authorization: string): Promise<string
 }
 
 /**
- * The least a client can do to read a cold start: the connector's own queries, one page after the
- * other, each body read and parsed only for the next cursor. What the connector does on top of
- * this (validating, converting, publishing) is what prefetching should hide.
+ * The least a client can do to read a cold start (or, from `cursor`, an incremental pass): the
+ * connector's own queries, one page after the other, each body read and parsed only for the next
+ * cursor. What the connector does on top of this (validating, converting, publishing) is what
+ * prefetching should hide.
  */
 export async function fetchBare(options: {
   baseUrl: string;
@@ -40,6 +41,8 @@ export async function fetchBare(options: {
   types: readonly IocType[];
   coldStartFrom: Date;
   pageSize: number;
+  /** Every type's stored cursor: the pages of an incremental run instead of a cold start. */
+  cursor?: string;
 }): Promise<BareFetch> {
   const agent = new http.Agent({ keepAlive: true });
   const until = new Date();
@@ -48,12 +51,13 @@ export async function fetchBare(options: {
   try {
     for (const type of options.types) {
       const query = { type, cursor: null, coldStartFrom: options.coldStartFrom, until };
-      let cursor: string | null = null;
-      // Bounded: a cold start cannot hold more pages than the simulator has records.
+      let cursor: string | null = options.cursor ?? null;
+      const coldStart = options.cursor === undefined;
+      // Bounded: a pass cannot hold more pages than the simulator has records.
       for (let page = 0; page < 10_000; page++) {
         const params = buildPageParams(
           { ...query, feedIds: [], trustedCircleIds: [] },
-          { cursor, coldStart: true },
+          { cursor, coldStart },
           options.pageSize,
         );
         const url = new URL(`/api/v2/intelligence/?${params.toString()}`, options.baseUrl);

@@ -29,9 +29,13 @@ export interface RunEnded {
   fetched: number;
   imported: number;
   skipped: number;
+  revoked: number;
   pages: number;
   bundles: number;
   messages: number;
+  skipped_by_reason: Record<string, number>;
+  /** Threat models imported, and the objects their bundles held by STIX type. */
+  threat_models: { imported: number; objects: Record<string, number> };
 }
 
 export interface DaemonRun {

@@ -32,3 +32,8 @@ export const integer = (n: number): string => Math.round(n).toLocaleString('en-U
 export const decimal = (n: number, digits = 2): string => n.toFixed(digits);
 export const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** Where the bench is, on stderr: the table goes to stdout. */
+export const progress = (text: string): void => {
+  process.stderr.write(`[bench] ${text}\n`);
+};

@@ -8,14 +8,8 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { startSimulator, type SimulatorOptions } from '../stand-ins/threatstream/simulator';
 
-export interface SimulatorThreadOptions {
-  username: string;
-  apiKey: string;
-  total: number;
-  startTime: Date;
-  latencyMs?: number;
-  memoize?: boolean;
-}
+/** The simulator's options but the fault hook, which cannot cross to the thread. */
+export type SimulatorThreadOptions = Omit<SimulatorOptions, 'fault'>;
 
 export interface RequestLog {
   /** Every request so far. */

@@ -29,6 +29,11 @@ export interface FeedOptions {
   seed?: number;
   /** modified_ts of record 0. Keep startTime + total seconds before the client's stability bound. */
   startTime?: Date;
+  /**
+   * The share of records that are inactive or false positives, in whole percent: each record's
+   * dice decide, so the feed holds about this share, of every type. Default 0.1.
+   */
+  nonActiveShare?: number;
 }
 
 export interface SimulatedTag {
@@ -259,8 +264,7 @@ export function recordAt(index: number, feed: FeedOptions = {}): SimulatedRecord
   const observable = observableOf(type, itype, index, dice);
   const modifiedMs = modifiedAt(index, feed);
   const createdMs = modifiedMs - dice.below(30 * DAY_MS);
-  const statusRoll = dice.below(100);
-  const status = statusRoll < 90 ? 'active' : statusRoll < 97 ? 'inactive' : 'falsepos';
+  const status = statusOf(dice.below(100), feed.nonActiveShare);
   const confidence = dice.below(10) === 0 ? -1 : dice.below(101);
   const sharing = dice.below(10);
   const trustedCircleIds = sharing < 2 ? [10015] : null;
@@ -314,6 +318,13 @@ export function recordAt(index: number, feed: FeedOptions = {}): SimulatedRecord
     sort: [updateId],
     resource_uri: `/api/v2/intelligence/${id}/`,
   };
+}
+
+/** `roll` is the record's dice in [0, 100); of the non-active records, 70 % are inactive. */
+function statusOf(roll: number, nonActiveShare = 0.1): SimulatedRecord['status'] {
+  const percent = Math.round(nonActiveShare * 100);
+  if (roll < 100 - percent) return 'active';
+  return roll < 100 - Math.round(percent * 0.3) ? 'inactive' : 'falsepos';
 }
 
 interface Observable {

@@ -132,6 +132,25 @@ describe('simulated records', () => {
     }
     expect(recordAt(0).modified_ts).toBe(DEFAULT_START_TIME.toISOString());
   });
+
+  test('with nonActiveShare, about that share of every type is inactive or a false positive', () => {
+    const records = Array.from({ length: 20_000 }, (_, i) => recordAt(i, { nonActiveShare: 0.3 }));
+    for (const type of THREATSTREAM_TYPES) {
+      const ofType = records.filter((r) => r.type === type);
+      const share = ofType.filter((r) => r.status !== 'active').length / ofType.length;
+      expect(Math.abs(share - 0.3)).toBeLessThan(0.03);
+    }
+    expect(new Set(records.map((r) => r.status))).toEqual(
+      new Set(['active', 'inactive', 'falsepos']),
+    );
+    // The default share is the feed every other test sees.
+    for (let i = 0; i < 200; i++) expect(recordAt(i, { nonActiveShare: 0.1 })).toEqual(recordAt(i));
+    // The same IOCs as without the option: only their statuses are chosen differently.
+    for (const i of [0, 9, 19, 555]) {
+      const { id, value, type, modified_ts } = recordAt(i);
+      expect(recordAt(i, { nonActiveShare: 0.3 })).toMatchObject({ id, value, type, modified_ts });
+    }
+  });
 });
 
 describe('ThreatStream simulator', () => {
