@@ -16,7 +16,11 @@ import { sleep } from '../support/wait';
 /** A bulletin linked to this many IOCs keeps the model window busy long enough to be hit. */
 const MODELS = { perType: 3, iocsPerModel: 50, largeBulletinIocs: 15_000 };
 const KILL_AFTER_MS = { min: 200, max: 2500 };
-const MAX_RUNS = 40;
+/**
+ * Runs killed at most; the next one runs to its end. On a loaded machine the large bulletin alone
+ * can outlast every kill point, and the test would otherwise never end.
+ */
+const MAX_KILLS = 8;
 
 let world: ConnectorWorld | undefined;
 
@@ -67,14 +71,14 @@ it('loses no threat model when killed with SIGKILL during the model window and r
   const received: ReceivedMessage[] = [];
   let kills = 0;
   for (let run = 1; ; run++) {
-    if (run > MAX_RUNS) throw new Error(`no run completed in ${MAX_RUNS} attempts`);
     const daemon = startDaemon({ ...world.env, ANOMALI_TYPES: 'domain' });
     const windowOpened = await daemon
       .waitForLog((e) => e.message === 'Threat models changed')
       .then(() => true)
       .catch(() => false);
     const killAfter = KILL_AFTER_MS.min + next() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min);
-    if (windowOpened) await Promise.race([daemon.exited, sleep(killAfter)]);
+    if (run > MAX_KILLS) await daemon.exited;
+    else if (windowOpened) await Promise.race([daemon.exited, sleep(killAfter)]);
     if (daemon.running) daemon.kill('SIGKILL');
     const exit = await daemon.exited;
     received.push(...(await drainQueue(world.push.queue)));
