@@ -4,6 +4,7 @@ import { PingInfo } from './connector/ping-info';
 import { QueueGate } from './connector/queue-gate';
 import { RevocationFilter } from './connector/revocations';
 import { runOnce, type RunSignals } from './connector/run';
+import { STATE_NOT_STORED } from './connector/summary';
 import { schedule } from './connector/scheduler';
 import { runSettings, threatModelClient, threatStreamClient } from './connector/settings';
 import { isFatal } from './fatal';
@@ -101,18 +102,20 @@ async function registerThenSchedule(
     const stored = await heartbeat.close(); // persists the last state and run times
     await sink.close();
     // A daemon stopped by a signal exits 0 whatever OpenCTI does; a single run reports it.
-    const once = config.connector.run_and_terminate || config.connector.duration_period === 0;
-    if (once && !stored) code = unstoredStateExit(code, logger);
+    if (once(config.connector) && !stored) code = unstoredStateExit(code, logger);
   }
   return code;
+}
+
+/** Whether the connector makes a single run and exits. */
+function once(connector: Config['connector']): boolean {
+  return connector.run_and_terminate || connector.duration_period === 0;
 }
 
 /** A run that ends without OpenCTI holding its cursors did not succeed: the next one repeats it. */
 function unstoredStateExit(code: number, logger: Logger): number {
   if (code !== 0) return code;
-  logger.error(
-    'OpenCTI does not hold the final state: the next run repeats what this one imported',
-  );
+  logger.error(STATE_NOT_STORED);
   return 1;
 }
 
@@ -165,7 +168,7 @@ function startHeartbeat(
     });
   }
   const initialState = stored.ok ? stored.state : { cursors: {} };
-  const once = connector.run_and_terminate || connector.duration_period === 0;
+  const single = once(connector);
   const heartbeat = new Heartbeat({
     api,
     connectorId: connector.id,
@@ -175,7 +178,7 @@ function startHeartbeat(
     remoteHasState: hasCursors(initialState),
     stop,
     info: {
-      run_and_terminate: once,
+      run_and_terminate: single,
       buffering: false,
       queue_threshold: connector.queue_threshold,
       queue_messages_size: 0,
@@ -184,7 +187,7 @@ function startHeartbeat(
     },
     onPing,
   });
-  if (!once) heartbeat.start();
+  if (!single) heartbeat.start();
   return heartbeat;
 }
 
@@ -224,6 +227,7 @@ function scheduleRuns(
     logger,
     now: () => new Date(),
     observer: metrics,
+    ...(once(connector) && { finalState: () => heartbeat.close() }),
   };
   const settings = runSettings(config);
   const run = async (runSignals: RunSignals) => {

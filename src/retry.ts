@@ -22,7 +22,10 @@ export const RETRY_POLICIES = {
   dryRunPage: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 4000 },
   /** Health check and registration: OpenCTI may still be starting, so only a stop ends it. */
   openCtiRegistration: { attempts: Infinity, baseDelayMs: 2000, maxDelayMs: 60_000 },
-  /** A batch to RabbitMQ: a lost connection, a confirm timeout or unroutable messages re-send it. */
+  /**
+   * A batch to RabbitMQ: a lost connection, a confirm timeout or unroutable messages re-send it;
+   * a message over the broker's `max_message_size` fails it at once.
+   */
   brokerBatch: { attempts: 10, baseDelayMs: 1000, maxDelayMs: 30_000 },
   /** Messages RabbitMQ refused because the push queue is full: a wait only a stop ends. */
   brokerBackPressure: { attempts: Infinity, baseDelayMs: 5000, maxDelayMs: 30_000 },

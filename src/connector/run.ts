@@ -50,6 +50,11 @@ export interface RunDependencies {
   revocations: RevocationFilter;
   /** Sees what the summary sees (metrics, progress lines). */
   observer?: RunObserver;
+  /**
+   * A single run: sends the last state and resolves with whether OpenCTI holds it. A run it
+   * says no to ends `state_not_stored`. A daemon has none: its next pings carry the state.
+   */
+  finalState?: () => Promise<boolean>;
 }
 
 export interface RunSignals {
@@ -284,9 +289,11 @@ class ImportRun {
     return this.deps.state.load().generation !== this.generation;
   }
 
-  private async end(outcome: 'completed' | 'stopped' | 'reset'): Promise<RunSummary> {
+  private async end(ended: 'completed' | 'stopped' | 'reset'): Promise<RunSummary> {
+    const stored = ended !== 'completed' || ((await this.deps.finalState?.()) ?? true);
+    const outcome = stored ? ended : 'state_not_stored';
     const summary = this.summary.end(this.deps.now(), outcome);
-    await this.deps.works?.finish(this.workId, summary.describe(), false);
+    await this.deps.works?.finish(this.workId, summary.describe(), !stored);
     this.log.info('Run ended', summary.toJSON());
     return summary;
   }

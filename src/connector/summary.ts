@@ -1,7 +1,9 @@
 import type { StixObject } from '../stix/types';
 import type { IocType } from '../ioc-types';
 
-export type RunOutcome = 'running' | 'completed' | 'stopped' | 'reset' | 'failed';
+/** `state_not_stored`: a single run delivered everything, but OpenCTI did not store its cursors. */
+export type RunOutcome =
+  'running' | 'completed' | 'state_not_stored' | 'stopped' | 'reset' | 'failed';
 
 export interface TypeCounts {
   fetched: number;
@@ -14,6 +16,10 @@ export interface TypeCounts {
   truncated: number;
   pages: number;
 }
+
+/** Why a `state_not_stored` run did not succeed, in the work message and the logs. */
+export const STATE_NOT_STORED =
+  'OpenCTI does not hold the final state: the next run repeats what this one imported';
 
 const zero = (): TypeCounts => ({
   fetched: 0,
@@ -117,14 +123,19 @@ export class RunSummary {
     const reasons = Object.entries(this.skippedByReason)
       .map(([reason, n]) => `${reason}: ${n}`)
       .join(', ');
-    const outcome =
-      this.outcome === 'completed' || this.outcome === 'running' ? '' : ` (${this.outcome})`;
     return (
       `Fetched ${t.fetched} ThreatStream IOCs; imported ${t.imported} indicators (${t.revoked} revoked` +
       `${t.revoked_unverified > 0 ? `, ${t.revoked_unverified} of them unverified` : ''}); ` +
       `skipped ${t.skipped}${reasons ? ` (${reasons})` : ''};${this.describeModels()} ` +
-      `${this.bundles} bundles, ${this.messages} messages${outcome}.`
+      `${this.bundles} bundles, ${this.messages} messages${this.describeOutcome()}`
     );
+  }
+
+  /** The end of the line: nothing for a completed run. */
+  private describeOutcome(): string {
+    if (this.outcome === 'completed' || this.outcome === 'running') return '.';
+    if (this.outcome === 'state_not_stored') return `. ${STATE_NOT_STORED}.`;
+    return ` (${this.outcome}).`;
   }
 
   /** ` imported N threat models (objects by type);`, or nothing when no model changed. */

@@ -49,6 +49,7 @@ export class Heartbeat implements StateStore {
   private inFlight: Promise<void> | undefined;
   private followUp: FollowUp | undefined;
   private closed = false;
+  private closing: Promise<boolean> | undefined;
   /** The last state OpenCTI answered a ping for. */
   private acknowledged: string | undefined;
   /** Whether the last ping reached OpenCTI (for the health endpoint). */
@@ -67,9 +68,17 @@ export class Heartbeat implements StateStore {
     }, this.options.intervalMs);
   }
 
-  /** Stops the cadence and sends the state one last time, as pycti's force_ping. */
-  /** Sends the last state; resolves with whether OpenCTI holds it (now or from an earlier ping). */
-  async close(): Promise<boolean> {
+  /**
+   * Stops the cadence and sends the state one last time, as pycti's force_ping. Resolves with
+   * whether OpenCTI holds it; later calls give the same answer without sending again, so the run
+   * and the exit code agree.
+   */
+  close(): Promise<boolean> {
+    this.closing ??= this.sendLast();
+    return this.closing;
+  }
+
+  private async sendLast(): Promise<boolean> {
     clearInterval(this.timer);
     this.timer = undefined;
     // The pings in flight and due carry states that saves wait on; the last one goes after them.

@@ -27,7 +27,10 @@ export interface PublisherOptions {
   exchange: string;
   routingKey: string;
   logger: Logger;
-  /** A lost connection, a confirm timeout or unroutable messages: the same messages are re-sent. */
+  /**
+   * A lost connection, a confirm timeout or unroutable messages: the same messages are re-sent.
+   * Never a message over the broker's `max_message_size`: that fails the batch at once.
+   */
   retry: RetryPolicy;
   /** The pauses while the broker refuses messages because the push queue is full. */
   backPressure: RetryPolicy;
@@ -46,6 +49,15 @@ export interface QueueFullListener {
 
 export class PublishError extends Error {
   override name = 'PublishError';
+}
+
+/**
+ * RabbitMQ closed the channel because a message exceeds its `max_message_size`. The same messages
+ * would be refused again, so the batch fails at once instead of being re-sent.
+ */
+export class BrokerMessageSizeError extends PublishError {
+  override name = 'BrokerMessageSizeError';
+  readonly permanent = true;
 }
 
 /** The broker returned messages: the push queue is missing or unbound (the platform re-binds it on ping). */
@@ -81,6 +93,8 @@ export class AmqpPublisher {
   private channel: ConfirmChannel | undefined;
   /** Whether the last batch had messages refused and is not yet wholly confirmed. */
   private refusing = false;
+  /** Why the broker closed the current channel, if it did. */
+  private channelClosedBy: Error | undefined;
 
   constructor(private readonly options: PublisherOptions) {}
 
@@ -141,6 +155,7 @@ export class AmqpPublisher {
         },
       );
     } catch (error) {
+      if (error instanceof BrokerMessageSizeError) throw error;
       throw new PublishError(
         `RabbitMQ did not confirm a batch of ${bodies.length} messages after ${attempts} attempts`,
         { cause: error instanceof RetriesExhaustedError ? error.cause : error },
@@ -179,8 +194,9 @@ export class AmqpPublisher {
       const channel = this.channel ?? (await this.openChannel());
       return await this.publishOnce(channel, bodies, signal);
     } catch (error) {
+      const refusedForSize = sizeRejection(this.channelClosedBy);
       await this.close();
-      throw error;
+      throw refusedForSize ?? error;
     }
   }
 
@@ -227,7 +243,9 @@ export class AmqpPublisher {
       logger.warn('RabbitMQ blocked publishing (broker resource alarm)', { reason });
     });
     const channel = await connection.createConfirmChannel();
+    this.channelClosedBy = undefined;
     channel.on('error', (error: Error) => {
+      this.channelClosedBy = error;
       logger.warn('RabbitMQ channel error', { error: serializeError(error) });
     });
     channel.on('close', () => {
@@ -339,4 +357,22 @@ function batchConfirms(count: number): {
  */
 function isNack(error: unknown): boolean {
   return error instanceof Error && error.message === 'message nacked';
+}
+
+/**
+ * The typed error for RabbitMQ's channel close on a message over its `max_message_size`: code 406
+ * (PRECONDITION_FAILED) with "message size N is larger than ... max size M".
+ */
+export function sizeRejection(closedBy: Error | undefined): BrokerMessageSizeError | undefined {
+  if (closedBy === undefined || (closedBy as { code?: unknown }).code !== 406) return undefined;
+  const sizes = /message size (\d+) is larger than .*max size (\d+)/.exec(closedBy.message);
+  if (sizes === null) return undefined;
+  const [, size, limit] = sizes;
+  return new BrokerMessageSizeError(
+    `RabbitMQ refused a message of ${size} bytes: its max_message_size is ${limit} bytes. ` +
+      'The connector keeps every message within MQ_MAX_MESSAGE_MB (mq.max_message_mb), so the ' +
+      "broker's limit is below that setting: lower MQ_MAX_MESSAGE_MB under the broker's limit, " +
+      "or raise the broker's max_message_size. The batch was not re-sent",
+    { cause: closedBy },
+  );
 }

@@ -111,7 +111,8 @@ export interface StubBundlePush {
 }
 
 export type StubFailure =
-  | { kind: 'http'; status: number; body?: string }
+  /** With `headers`, the body is sent as is: e.g. a gzip bomb with `content-encoding: gzip`. */
+  | { kind: 'http'; status: number; body?: string | Buffer; headers?: Record<string, string> }
   | { kind: 'graphql'; name: string; message?: string }
   /** Destroys the socket; with `afterExecute` the platform applies the call and the answer is lost. */
   | { kind: 'network'; afterExecute?: boolean }
@@ -430,7 +431,7 @@ export class OpenCtiStub {
     if (failure?.kind === 'delay') await sleep(failure.ms);
     if (failure?.kind === 'hold') await failure.until;
     if (failure?.kind === 'http') {
-      res.writeHead(failure.status, { 'content-type': 'text/html' });
+      res.writeHead(failure.status, failure.headers ?? { 'content-type': 'text/html' });
       res.end(failure.body ?? `<html><body>${failure.status}</body></html>`);
       return;
     }

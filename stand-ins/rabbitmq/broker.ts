@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import amqp, { type ChannelModel } from 'amqplib';
+import amqp, { type ChannelModel, type Message } from 'amqplib';
 import type { BrokerSettings } from '../../src/opencti/publisher';
 
 /** The local broker the tests and the benchmark publish to; CI starts it. */
@@ -61,4 +61,40 @@ export async function deleteQueue(queue: string, broker: BrokerSettings = BROKER
 
 export async function queueDepth(queue: string, broker: BrokerSettings = BROKER): Promise<number> {
   return withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount, broker);
+}
+
+/**
+ * Takes every message out of a queue, in queue order. A consumer streams them (one `basic.get`
+ * round trip per message is slow for a 20,000-record import); a final `get` picks up stragglers.
+ */
+export async function drainRaw(queue: string, broker: BrokerSettings = BROKER): Promise<Message[]> {
+  return withChannel(async (channel) => {
+    const received: Message[] = [];
+    const { messageCount } = await channel.checkQueue(queue);
+    if (messageCount > 0) {
+      let done!: () => void;
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      // Ends on the count announced, or after a pause in deliveries should that count be stale.
+      let idle = setTimeout(done, 1000);
+      const { consumerTag } = await channel.consume(
+        queue,
+        (message) => {
+          if (message === null) return done();
+          received.push(message);
+          clearTimeout(idle);
+          idle = setTimeout(done, 1000);
+          if (received.length >= messageCount) done();
+        },
+        { noAck: true },
+      );
+      await finished;
+      clearTimeout(idle);
+      await channel.cancel(consumerTag);
+    }
+    for (;;) {
+      const got = await channel.get(queue, { noAck: true });
+      if (got === false) return received;
+      received.push(got);
+    }
+  }, broker);
 }

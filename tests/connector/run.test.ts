@@ -335,28 +335,6 @@ describe('runOnce', () => {
     }
   });
 
-  it('skips an object the sink cannot send as too_large, and still moves the cursor past it', async () => {
-    const client = fakeClient({ domain: [page([record(1), record(2)])] });
-    const state = memoryState();
-    const sink: BundleSink = {
-      prepare: (bundle) => {
-        const huge = bundle.objects.filter(
-          (o) => o.type === 'indicator' && o.name === 'host2.example',
-        );
-        return Promise.resolve({
-          messages: bundle.objects.length - huge.length,
-          tooLarge: huge,
-          deliver: () => Promise.resolve(),
-        });
-      },
-      close: () => Promise.resolve(),
-    };
-    const summary = await run(deps({ client, sink, state }));
-    expect(summary.skippedByReason).toEqual({ too_large: 1 });
-    expect(summary.totals()).toMatchObject({ fetched: 2, imported: 1, skipped: 1 });
-    expect(state.load().state).toEqual({ cursors: { domain: '2' } });
-  });
-
   it('reports the run to the OpenCTI work with its summary', async () => {
     const client = fakeClient({ domain: [page([record(1), record(2, { status: 'falsepos' })])] });
     const w = works();

@@ -76,7 +76,10 @@ function startSlowlyRead(env: Record<string, string>): SlowRun {
   };
 }
 
-/** The last thing the daemon does is to send its state; the line says it was sent. */
+/**
+ * The line saying the last state was sent: just before a completed single run ends, after the
+ * run when a signal stopped it.
+ */
 const FINAL_PING = 'Pinged OpenCTI';
 
 const CUT_LINE = '(a line cut short)';
@@ -127,7 +130,7 @@ describe('every log line reaches a slow reader before the process exits', () => 
 
     expect(await run.ended).toBe(0);
     expect(skipLines(run)).toBe(SKIPPED_RECORDS);
-    expect(lastMessages(run, 2)).toEqual(['Run ended', FINAL_PING]);
+    expect(lastMessages(run, 2)).toEqual([FINAL_PING, 'Run ended']);
   });
 
   it('on a fatal error', async () => {

@@ -25,6 +25,15 @@ it('exits 1 from a single run when OpenCTI never stored its state, and says why'
   );
   expect((await drainQueue(world.push.queue)).length).toBeGreaterThan(0);
   expect(world.opencti.state ?? null).toBeNull();
+  // The summary and the work tell it apart from a completed run.
+  const ended = logs.entries().find((e) => e.message === 'Run ended');
+  expect(ended?.outcome).toBe('state_not_stored');
+  const finished = world.opencti.calls('WorkToProcessed');
+  expect(finished).toHaveLength(1);
+  expect(finished[0]!.variables).toMatchObject({ inError: true });
+  expect(finished[0]!.variables.message).toMatch(
+    /imported \d+ indicators.*OpenCTI does not hold the final state: the next run repeats what this one imported\.$/,
+  );
 });
 
 it('exits 0 when OpenCTI holds the final state, even if a ping of the run failed', async () => {
@@ -36,4 +45,9 @@ it('exits 0 when OpenCTI holds the final state, even if a ping of the run failed
   world.opencti.failNext('PingConnector', { kind: 'http', status: 503 }, 1);
   const second = await runConnector(world, { ANOMALI_TYPES: 'domain' });
   expect(second.code).toBe(0);
+  const ended = second.logs.entries().find((e) => e.message === 'Run ended');
+  expect(ended?.outcome).toBe('completed');
+  const finished = world.opencti.calls('WorkToProcessed').at(-1);
+  expect(finished?.variables).toMatchObject({ inError: false });
+  expect(finished?.variables.message).not.toMatch(/final state/);
 });

@@ -142,37 +142,4 @@ describe('Heartbeat', () => {
     expect(p.pings).toEqual(['{"cursors":{"ip":"150"}}']);
     expect(hb.lastPingOk).toBe(true);
   });
-
-  it('never runs two pings at once, so each carries the newest state', async () => {
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const sent: string[] = [];
-    const api = {
-      pingConnector: async (_id: string, state: string) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        await new Promise((r) => setTimeout(r, 10));
-        sent.push(state);
-        inFlight--;
-        return { connectorState: state };
-      },
-    };
-    const hb = new Heartbeat({
-      api,
-      connectorId: 'c',
-      logger: captureLogs().logger,
-      intervalMs: 60_000,
-      initialState: { cursors: {} },
-      remoteHasState: false,
-      info: info(),
-    });
-    const g = hb.load().generation;
-    await Promise.all([
-      hb.save({ cursors: { ip: '1' } }, g),
-      hb.save({ cursors: { ip: '2' } }, g),
-      hb.ping(),
-    ]);
-    expect(maxInFlight).toBe(1);
-    expect(sent.at(-1)).toBe('{"cursors":{"ip":"2"}}');
-  });
 });

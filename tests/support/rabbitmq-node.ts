@@ -77,15 +77,25 @@ async function killByPidFile(pidFile: string): Promise<void> {
   }
 }
 
+export interface RabbitMqNodeOptions {
+  /** The node's `max_message_size`: a larger message closes the publishing channel (406). */
+  maxMessageBytes?: number;
+}
+
 /** Boots a node and resolves once it accepts AMQP connections. */
-export async function startRabbitMqNode(): Promise<RabbitMqNode> {
+export async function startRabbitMqNode(options: RabbitMqNodeOptions = {}): Promise<RabbitMqNode> {
   const port = await freePortPair();
   const name = `threatstream-test-${process.pid}-${randomUUID().slice(0, 8)}@localhost`;
   const directory = await mkdtemp(path.join(tmpdir(), 'rabbitmq-node-'));
   // The server may run as another user than this process (see above): it must write here.
   await chmod(directory, 0o777);
   const file = (entry: string) => path.join(directory, entry);
-  await writeFile(file('rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
+  const limit = options.maxMessageBytes;
+  const conf = [
+    `listeners.tcp.1 = 127.0.0.1:${port}`,
+    ...(limit === undefined ? [] : [`max_message_size = ${limit}`]),
+  ];
+  await writeFile(file('rabbitmq.conf'), `${conf.join('\n')}\n`);
   await writeFile(file('enabled_plugins'), '[].\n');
   const node: RabbitMqNode = {
     name,

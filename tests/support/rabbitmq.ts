@@ -3,48 +3,14 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Message } from 'amqplib';
 import type { WorkerMessage, SplitBundle } from '../../src/opencti/messages';
 import type { BrokerSettings } from '../../src/opencti/publisher';
-import { BROKER, withChannel } from '../../stand-ins/rabbitmq/broker';
+import { BROKER, drainRaw } from '../../stand-ins/rabbitmq/broker';
+
+export { drainRaw };
 
 export interface ReceivedMessage {
   raw: Message;
   message: WorkerMessage;
   bundle: SplitBundle;
-}
-
-/**
- * Takes every message out of a queue, in queue order. A consumer streams them (one `basic.get`
- * round trip per message is slow for a 20,000-record import); a final `get` picks up stragglers.
- */
-export async function drainRaw(queue: string, broker: BrokerSettings = BROKER): Promise<Message[]> {
-  return withChannel(async (channel) => {
-    const received: Message[] = [];
-    const { messageCount } = await channel.checkQueue(queue);
-    if (messageCount > 0) {
-      let done!: () => void;
-      const finished = new Promise<void>((resolve) => (done = resolve));
-      // Ends on the count announced, or after a pause in deliveries should that count be stale.
-      let idle = setTimeout(done, 1000);
-      const { consumerTag } = await channel.consume(
-        queue,
-        (message) => {
-          if (message === null) return done();
-          received.push(message);
-          clearTimeout(idle);
-          idle = setTimeout(done, 1000);
-          if (received.length >= messageCount) done();
-        },
-        { noAck: true },
-      );
-      await finished;
-      clearTimeout(idle);
-      await channel.cancel(consumerTag);
-    }
-    for (;;) {
-      const got = await channel.get(queue, { noAck: true });
-      if (got === false) return received;
-      received.push(got);
-    }
-  }, broker);
 }
 
 /** Reads a message body as the OpenCTI worker would: JSON envelope, base64 bundle. */
