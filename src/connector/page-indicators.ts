@@ -1,14 +1,14 @@
 import type { IocType } from '../ioc-types';
 import type { Logger } from '../log';
 import { convertRecord, type ConvertOptions } from '../stix/convert';
-import type { Indicator } from '../stix/types';
 import type { Page } from '../threatstream/client';
+import type { PageIndicator } from './deactivations';
 import type { RunObserver } from './observer';
 
 type Tracker = Required<Pick<RunObserver, 'fetched' | 'skipped' | 'truncated'>>;
 
 /**
- * The indicators of a page's records. Every record is counted as fetched; a record that cannot
+ * The indicators of a page's records, each with its record's `update_id`. Every record is counted as fetched; a record that cannot
  * become an indicator is counted as skipped and logged with its ThreatStream id. Records that
  * make the same indicator collapse to the one with the newest `update_id`, wherever it stands.
  */
@@ -18,7 +18,7 @@ export function indicatorsOf(
   options: ConvertOptions,
   track: Tracker,
   log: Logger,
-): Indicator[] {
+): PageIndicator[] {
   track.fetched(type, page.records.length + page.rejected.length);
   for (const { id, reason, detail } of page.rejected) {
     track.skipped(type, reason);
@@ -29,7 +29,7 @@ export function indicatorsOf(
       detail,
     });
   }
-  const newest = new Map<string, { updateId: bigint; indicator: Indicator }>();
+  const newest = new Map<string, PageIndicator>();
   for (const record of page.records) {
     const result = convertRecord(record, options);
     if (result.ok) {
@@ -51,5 +51,5 @@ export function indicatorsOf(
       detail: result.detail,
     });
   }
-  return Array.from(newest.values(), ({ indicator }) => indicator);
+  return [...newest.values()];
 }

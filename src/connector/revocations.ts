@@ -10,6 +10,11 @@ export type IndicatorLookup = (ids: readonly string[]) => Promise<ReadonlySet<st
 /** Ids asked about in one query: a batch's worth. */
 export const LOOKUP_BATCH = 500;
 
+/** A revoked indicator, or one whose validity has already ended: ThreatStream deactivated it. */
+export function isDeactivation(indicator: Indicator, nowIso: string): boolean {
+  return indicator.revoked || (indicator.valid_until ?? nowIso) < nowIso;
+}
+
 type Tracker = Required<Pick<RunObserver, 'skipped' | 'revokedUnverified'>>;
 
 /**
@@ -28,9 +33,14 @@ export class RevocationFilter {
     private readonly now: () => Date,
   ) {}
 
+  /** Whether deactivations are checked against OpenCTI: worth waiting to check many at once. */
+  get verifies(): boolean {
+    return this.lookup !== null && !this.denied;
+  }
+
   async keep(type: IocType, indicators: Indicator[], track: Tracker): Promise<Indicator[]> {
     const now = this.now().toISOString();
-    const revocations = indicators.filter((i) => i.revoked || (i.valid_until ?? now) < now);
+    const revocations = indicators.filter((i) => isDeactivation(i, now));
     if (revocations.length === 0 || this.lookup === null) return indicators;
     const held = await this.held(revocations.map((i) => i.id));
     if (held === undefined) {

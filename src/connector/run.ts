@@ -5,7 +5,7 @@ import type { ConnectorState, ModelCursor, StateStore } from '../opencti/state';
 import type { Works } from '../opencti/works';
 import type { BundleSink } from '../sinks/sink';
 import { buildBundles } from '../stix/batches';
-import type { StixObject } from '../stix/types';
+import type { Indicator, StixObject } from '../stix/types';
 import type { ConvertOptions } from '../stix/convert';
 import type { Bundle } from '../stix/types';
 import {
@@ -16,10 +16,11 @@ import {
 import type { Page, PageQuery, ThreatStreamClient } from '../threatstream/client';
 import { ThreatStreamRequestError } from '../threatstream/errors';
 import type { ModelSummary } from '../threatstream/model-schema';
+import { WaitingDeactivations } from './deactivations';
 import { DeliveryLine } from './delivery-line';
 import { everyObserver, type RunObserver } from './observer';
 import { indicatorsOf } from './page-indicators';
-import type { RevocationFilter } from './revocations';
+import { LOOKUP_BATCH, type RevocationFilter } from './revocations';
 import { RunSummary, type TypeCounts } from './summary';
 
 export interface RunSettings {
@@ -94,6 +95,8 @@ class ImportRun {
   private readonly log: Logger;
   private readonly observer: Required<RunObserver>;
   private readonly line = new DeliveryLine();
+  /** Deactivations waiting for one OpenCTI lookup to cover many; this run's only. */
+  private readonly waiting = new Map<IocType, WaitingDeactivations>();
   private readonly generation: number;
   private readonly cursors: Partial<Record<IocType, string>>;
   private models: ModelCursor | undefined;
@@ -154,8 +157,9 @@ class ImportRun {
     // The page's own counts: the next page may be converted before this one is saved.
     const pageCounts = new RunSummary(this.deps.now());
     const track = everyObserver([this.observer, pageCounts]);
-    const converted = indicatorsOf(type, page, this.settings.convert, track, this.log);
-    const indicators = await this.deps.revocations.keep(type, converted, track);
+    const waiting = this.deactivations(type);
+    const live = waiting.admit(indicatorsOf(type, page, this.settings.convert, track, this.log));
+    const indicators = [...(await this.checkedDeactivations(type, !page.hasMore, track)), ...live];
     for (const bundle of buildBundles(indicators, this.settings.convert.author)) {
       if (this.signals.stop.aborted || this.wasReset()) return false;
       await this.deps.queueGate?.waitForRoom(this.signals.stop);
@@ -167,8 +171,37 @@ class ImportRun {
         track.delivered(type, sent, prepared.messages);
       });
     }
-    this.line.afterDelivered(() => this.saveCursor(type, page.cursor, pageCounts.typeCounts(type)));
+    const cursor = waiting.cursorAfter(page.cursor);
+    this.line.afterDelivered(() => this.saveCursor(type, cursor, pageCounts.typeCounts(type)));
     return !this.wasReset();
+  }
+
+  /**
+   * The waiting deactivations OpenCTI holds, checked 500 at a time; at the type's last page (or
+   * when OpenCTI is not asked) every waiting one.
+   */
+  private async checkedDeactivations(
+    type: IocType,
+    lastPage: boolean,
+    track: Required<RunObserver>,
+  ): Promise<Indicator[]> {
+    const waiting = this.deactivations(type);
+    const { revocations } = this.deps;
+    if (lastPage || !revocations.verifies) return revocations.keep(type, waiting.take(), track);
+    const checked: Indicator[] = [];
+    while (waiting.size >= LOOKUP_BATCH) {
+      checked.push(...(await revocations.keep(type, waiting.take(LOOKUP_BATCH), track)));
+    }
+    return checked;
+  }
+
+  private deactivations(type: IocType): WaitingDeactivations {
+    let waiting = this.waiting.get(type);
+    if (waiting === undefined) {
+      waiting = new WaitingDeactivations(this.deps.now);
+      this.waiting.set(type, waiting);
+    }
+    return waiting;
   }
 
   /** Objects the sink could not send are skipped for good: the cursor moves past them. */

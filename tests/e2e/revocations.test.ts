@@ -83,7 +83,6 @@ it('revokes every deactivated indicator OpenCTI holds and creates none it never 
     expect(summary.skipped_by_reason.not_in_opencti).toBeGreaterThan(0);
     for (const id of sent.live) imported.add(id);
   }
-  // One lookup per page holding deactivations: pages are 1000 records, so never more than that.
   const lookups = world.opencti.calls('IndicatorsHeld');
   expect(lookups.length).toBeGreaterThan(0);
   for (const call of lookups) {
@@ -128,3 +127,84 @@ it('sends a page unverified while the lookup fails, and verifies the next ones o
   expect(second.summary.revoked_unverified).toBe(0);
   expect(second.summary.skipped_by_reason.not_in_opencti).toBeGreaterThan(0);
 }, 60_000);
+
+/** The ids each lookup asked OpenCTI about. */
+function lookedUp(w: ConnectorWorld): string[][] {
+  return w.opencti.calls('IndicatorsHeld').map((call) => {
+    const [filter] = (call.variables.filters as { filters: { values: string[] }[] }).filters;
+    return filter!.values;
+  });
+}
+
+it('asks OpenCTI about deactivations 500 at a time across pages, one short lookup per type at most', async () => {
+  world = await startWorld({ total: 6000 });
+  const cold = await importRun(world);
+  const deactivated = new Set<string>();
+  // The simulator takes fewer than 1,000 updates in a row: one new record between each 900.
+  for (let from = 0; from < 5400; from += 900) {
+    for (const id of deactivate(world, from, 900, cold.sent.live)) deactivated.add(id);
+    world.simulator.setTotal(world.simulator.total + 1);
+  }
+  const before = lookedUp(world).length;
+
+  const { sent, summary } = await importRun(world, { ANOMALI_PAGE_SIZE: '100' });
+
+  expect([...deactivated].filter((id) => !sent.revoked.has(id))).toEqual([]);
+  const lookups = lookedUp(world).slice(before);
+  const asked = lookups.reduce((sum, ids) => sum + ids.length, 0);
+  expect(asked).toBe(sent.revoked.size + summary.skipped_by_reason.not_in_opencti!);
+  // Pages hold 100 records: full lookups prove deactivations wait across pages.
+  expect(lookups.filter((ids) => ids.length === 500).length).toBeGreaterThan(0);
+  expect(lookups.filter((ids) => ids.length < 500).length).toBeLessThanOrEqual(
+    TYPES.split(',').length,
+  );
+  expect(lookups.length).toBeLessThanOrEqual(Math.ceil(asked / 500) + TYPES.split(',').length - 1);
+}, 90_000);
+
+it('never saves a cursor past a deactivation still waiting; the next run sends it', async () => {
+  world = await startWorld({ total: TOTAL });
+  const cold = await importRun(world);
+  const deactivated = deactivate(world, 0, 900, cold.sent.live);
+  const cursorBefore = storedCursor(world, 'domain');
+  // The third domain page of the incremental run fails for good: the type ends with deactivations waiting.
+  let domainPages = 0;
+  world.simulator.fault = (request) =>
+    request.query.type === 'domain' && ++domainPages === 3 ? { status: 400 } : undefined;
+
+  const failed = await runConnector(world, { ANOMALI_TYPES: TYPES, ANOMALI_PAGE_SIZE: '50' });
+  expect(failed.code).not.toBe(0);
+  const first = delivered(await drainQueue(world.push.queue));
+  world.opencti.importIndicators([...first.live, ...first.revoked]);
+  const waitedFor = firstUnsentRevocation(world, 'domain', deactivated, first.revoked);
+  expect(waitedFor).toBeDefined();
+  expect(BigInt(storedCursor(world, 'domain'))).toBeLessThan(waitedFor!);
+  expect(BigInt(storedCursor(world, 'domain'))).toBeGreaterThanOrEqual(BigInt(cursorBefore));
+
+  world.simulator.fault = undefined;
+  const second = await importRun(world, { ANOMALI_PAGE_SIZE: '50' });
+  const revoked = new Set([...first.revoked, ...second.sent.revoked]);
+  expect([...deactivated].filter((id) => !revoked.has(id))).toEqual([]);
+}, 90_000);
+
+function storedCursor(w: ConnectorWorld, type: string): string {
+  const state = JSON.parse(w.opencti.state ?? '{}') as { cursors?: Record<string, string> };
+  return state.cursors?.[type] ?? '0';
+}
+
+/** The smallest update_id of a `type` record among `expected` whose revocation was not sent. */
+function firstUnsentRevocation(
+  w: ConnectorWorld,
+  type: string,
+  expected: ReadonlySet<string>,
+  sent: ReadonlySet<string>,
+) {
+  let first: bigint | undefined;
+  for (let index = 0; index < TOTAL; index++) {
+    const record = w.simulator.recordAt(index);
+    const id = record.type === type ? indicatorIdOf(record) : undefined;
+    if (id === undefined || !expected.has(id) || sent.has(id)) continue;
+    const updateId = BigInt(record.update_id);
+    if (first === undefined || updateId < first) first = updateId;
+  }
+  return first;
+}

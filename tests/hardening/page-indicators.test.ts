@@ -44,9 +44,16 @@ describe('indicatorsOf', () => {
       record(3, { value: '192.0.2.2' }),
       record(5, { confidence: 10 }),
     ]);
-    expect(indicators.map((i) => [i.name, i.revoked, i.x_opencti_score])).toEqual([
-      ['192.0.2.1', true, 90],
-      ['192.0.2.2', false, 10],
+    expect(
+      indicators.map(({ indicator: i, updateId }) => [
+        i.name,
+        i.revoked,
+        i.x_opencti_score,
+        updateId,
+      ]),
+    ).toEqual([
+      ['192.0.2.1', true, 90, 9n],
+      ['192.0.2.2', false, 10, 3n],
     ]);
   });
 
