@@ -6,7 +6,7 @@ import { linkedIocScopeSchema } from '../src/threatstream/model-schema';
 import { parseRecords } from '../src/threatstream/schema';
 import { recordAt } from '../stand-ins/threatstream/simulator';
 import { startEnvironment, type BenchEnvironment } from './environment';
-import { importOnce, perSecond, type Import } from './import-run';
+import { START_UP_CHECK, importOnce, perSecond, type Import } from './import-run';
 import { integer, megabytes, progress, seconds, type Row } from './report';
 
 /**
@@ -18,7 +18,7 @@ const PEAK_RSS_GOAL_BYTES = 200 * 1024 * 1024;
 /** ThreatStream's largest page, which the connector asks for a model's IOCs. */
 const IOC_PAGE_SIZE = 1000;
 /** The start-up check, one empty page per IOC type, one search (bulletins) and the bulletin's detail. */
-const requestsBesidesIocPages = (iocTypes: number) => 1 + iocTypes + 1 + 1;
+const requestsBesidesIocPages = (iocTypes: number) => START_UP_CHECK + iocTypes + 1 + 1;
 
 /** The indicators the bulletin's IOCs become, by the connector's filters and conversion. */
 function expectedIndicators(env: BenchEnvironment, iocs: number): number {
