@@ -14,7 +14,8 @@ export const IMAGE_NODE_OPTIONS = imageNodeOptions(
 );
 
 function imageNodeOptions(dockerfile: string): string {
-  const match = /^ENV\s.*\bNODE_OPTIONS=("[^"]*"|\S+)/m.exec(dockerfile);
+  const joined = dockerfile.replace(/\\\n\s*/g, ' '); // continuation lines
+  const match = /^ENV\s.*\bNODE_OPTIONS=("[^"]*"|\S+)/m.exec(joined);
   if (!match?.[1]) throw new Error('the Dockerfile sets no NODE_OPTIONS');
   return match[1].replace(/^"|"$/g, '');
 }
