@@ -161,10 +161,12 @@ describe('AmqpPublisher against the real RabbitMQ', () => {
       await p.publishBatch(bodies(5));
       await consuming;
       await consume();
-      // The queue took 0-2; 3 and 4 were refused until there was room, and came once each.
-      expect(received).toEqual([0, 1, 2, 3, 4]);
+      // The queue took 0-2; 3 and 4 were refused until there was room, and came once each. A
+      // round may find room for one of them only, so they can come in either order.
+      expect(received.slice(0, 3)).toEqual([0, 1, 2]);
+      expect([...received].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
       expect(refusals[0]).toBe(2);
-      expect(refusals.every((refused) => refused === 2)).toBe(true);
+      expect(refusals.every((refused) => refused === 1 || refused === 2)).toBe(true);
       expect(accepting).toBe(1);
     } finally {
       await deleteQueue(push.queue);
