@@ -95,7 +95,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
   return env;
 }
 
-function startOpenCti(storedState: string | null): Promise<OpenCtiStub> {
+/** The OpenCTI stand-in every bench run talks to, pointing the daemon at the local broker. */
+export function startOpenCti(storedState: string | null = null): Promise<OpenCtiStub> {
   return OpenCtiStub.start({
     token: TOKEN,
     connectorUserId: CONNECTOR_USER,

@@ -14,11 +14,11 @@ import { gzipSync } from 'node:zlib';
 import { authorIdentity } from '../src/stix/author';
 import { convertRecord, type ConvertOptions } from '../src/stix/convert';
 import { parseRecords } from '../src/threatstream/schema';
-import { OpenCtiStub } from '../stand-ins/opencti/stub';
-import { BROKER, declarePushQueue, deleteQueue, drainRaw } from '../stand-ins/rabbitmq/broker';
+import type { OpenCtiStub } from '../stand-ins/opencti/stub';
+import { declarePushQueue, deleteQueue, drainRaw } from '../stand-ins/rabbitmq/broker';
 import { startSimulator, type FaultHook } from '../stand-ins/threatstream/simulator';
 import { IMAGE_NODE_OPTIONS, runDaemon, type DaemonRun } from './daemon-process';
-import { API_KEY, CONNECTOR_USER, TOKEN, USERNAME } from './environment';
+import { API_KEY, TOKEN, USERNAME, startOpenCti } from './environment';
 import { decimal, formatTable, megabytes, type Row } from './report';
 
 const MiB = 1024 * 1024;
@@ -181,18 +181,7 @@ async function runAgainst(body: string, prepare?: (opencti: OpenCtiStub) => void
     startTime: new Date(),
     fault,
   });
-  const opencti = await OpenCtiStub.start({
-    token: TOKEN,
-    connectorUserId: CONNECTOR_USER,
-    broker: {
-      host: BROKER.hostname,
-      port: BROKER.port,
-      user: BROKER.username,
-      pass: BROKER.password,
-      vhost: BROKER.vhost,
-      use_ssl: false,
-    },
-  });
+  const opencti = await startOpenCti();
   const push = await declarePushQueue(randomUUID());
   prepare?.(opencti);
   try {

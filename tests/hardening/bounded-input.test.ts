@@ -12,6 +12,7 @@ import { storedCursors } from '../support/import-expectations';
 import { runConnector } from '../support/in-process-daemon';
 import { drainQueue } from '../support/rabbitmq';
 import { intelRecord, pageBody } from '../support/threatstream-fixtures';
+import { servingPage } from '../support/threatstream-faults';
 
 /**
  * Records far larger than any sensible one: their description and labels are cut to bounds,
@@ -81,10 +82,7 @@ describe('a record with a 3 MB description in a batch of 500', () => {
       }),
     );
     const page = JSON.stringify(pageBody(records));
-    world.simulator.fault = (request) =>
-      request.query.type === 'ip'
-        ? { status: 200, headers: { 'content-type': 'application/json' }, body: page }
-        : undefined;
+    world.simulator.fault = servingPage('ip', page);
 
     const { code, logs } = await runConnector(world, { ANOMALI_TYPES: 'ip' });
 

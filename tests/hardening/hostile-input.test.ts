@@ -16,6 +16,7 @@ import {
 import { runConnector } from '../support/in-process-daemon';
 import { drainQueue } from '../support/rabbitmq';
 import { intelRecord } from '../support/threatstream-fixtures';
+import { servingPage } from '../support/threatstream-faults';
 
 /**
  * ThreatStream answers that a careless or compromised upstream could send. The daemon must not
@@ -192,10 +193,7 @@ describe('hostile ThreatStream input', () => {
       meta: { next: null, limit: 1000, total_count: 1 },
       objects: records,
     });
-    world.simulator.fault = (request) =>
-      request.query.type === 'ip'
-        ? { status: 200, headers: { 'content-type': 'application/json' }, body: page }
-        : undefined;
+    world.simulator.fault = servingPage('ip', page);
 
     const { code, logs } = await runConnector(world, { ANOMALI_TYPES: 'ip' });
     expect(code).toBe(0);

@@ -8,6 +8,7 @@ import { PUSH_EXCHANGE, declarePushQueue, deleteQueue } from '../../stand-ins/ra
 import { drainQueue } from '../support/rabbitmq';
 import { startRabbitMqNode, type RabbitMqNode } from '../support/rabbitmq-node';
 import { intelRecord, pageBody } from '../support/threatstream-fixtures';
+import { servingPage } from '../support/threatstream-faults';
 
 /**
  * A broker whose `max_message_size` is below MQ_MAX_MESSAGE_MB: RabbitMQ closes the channel with
@@ -70,10 +71,7 @@ describe('a broker whose max_message_size is below MQ_MAX_MESSAGE_MB', () => {
       intelRecord(700_001 + i, i === 9 ? { description: LONG_DESCRIPTION } : {}),
     );
     const page = JSON.stringify(pageBody(records));
-    world.simulator.fault = (request) =>
-      request.query.type === 'ip'
-        ? { status: 200, headers: { 'content-type': 'application/json' }, body: page }
-        : undefined;
+    world.simulator.fault = servingPage('ip', page);
 
     const { code, logs } = await runConnector(world, { ANOMALI_TYPES: 'ip' });
 

@@ -1,27 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { pageCursor } from '../../src/threatstream/page';
-import { parseRecords, readUpdateId, type IntelligenceRecord } from '../../src/threatstream/schema';
+import { readUpdateId } from '../../src/threatstream/schema';
 import { recordAt } from '../../stand-ins/threatstream/simulator';
 import { intelRecord } from '../support/threatstream-fixtures';
+import { accepted, rejectedOne } from '../support/records';
 
 /**
  * ThreatStream ids and update_ids are unsigned integers below 2^63, however they are spelled:
  * anything else makes the record malformed, and never moves a cursor past it.
  */
-
-/** The one record parseRecords accepts from `object`; fails the test if it rejects it. */
-function accepted(object: unknown): IntelligenceRecord {
-  const { records, rejected } = parseRecords([object]);
-  expect(rejected).toEqual([]);
-  return records[0]!;
-}
-
-function rejectedOne(object: unknown) {
-  const { records, rejected } = parseRecords([object]);
-  expect(records).toEqual([]);
-  expect(rejected).toHaveLength(1);
-  return rejected[0]!;
-}
 
 describe('identifiers', () => {
   const base = recordAt(148) as unknown as Record<string, unknown>;

@@ -28,3 +28,11 @@ export function faultOnRequests(options: {
   };
   return Object.assign(hook, { served: () => served });
 }
+
+/** Answers every page request of `type` with `body`, a page of JSON; other types as usual. */
+export function servingPage(type: string, body: string): FaultHook {
+  return (request) =>
+    request.query.type === type
+      ? { status: 200, headers: { 'content-type': 'application/json' }, body }
+      : undefined;
+}

@@ -8,6 +8,7 @@ import {
   type IntelligenceRecord,
 } from '../../src/threatstream/schema';
 import { recordAt } from '../../stand-ins/threatstream/simulator';
+import { accepted, rejectedOne } from '../support/records';
 
 /** Keys in order and values, recursively, with undefined kept apart from a missing key. */
 function layout(value: unknown): unknown {
@@ -24,20 +25,6 @@ function layout(value: unknown): unknown {
   if (value === undefined) return { undefined: true };
   if (typeof value === 'number' && Object.is(value, -0)) return { negativeZero: true };
   return value;
-}
-
-/** The one record parseRecords accepts from `object`; fails the test if it rejects it. */
-function accepted(object: unknown): IntelligenceRecord {
-  const { records, rejected } = parseRecords([object]);
-  expect(rejected).toEqual([]);
-  return records[0]!;
-}
-
-function rejectedOne(object: unknown) {
-  const { records, rejected } = parseRecords([object]);
-  expect(records).toEqual([]);
-  expect(rejected).toHaveLength(1);
-  return rejected[0]!;
 }
 
 const FIELDS = Object.keys(intelligenceRecordSchema.shape);
