@@ -243,8 +243,7 @@ function scheduleRuns(
 function revocationFilter(config: Config, api: OpenCtiApi, logger: Logger): RevocationFilter {
   const lookup = (ids: readonly string[]) =>
     withRetry(RETRY_POLICIES.openCtiLookup, () => api.indicatorsHeld(ids));
-  const now = () => new Date();
-  return new RevocationFilter(config.anomali.revoke_unknown ? null : lookup, logger, now);
+  return new RevocationFilter(config.anomali.revoke_unknown ? null : lookup, logger);
 }
 
 function createSink(

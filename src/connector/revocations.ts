@@ -15,6 +15,12 @@ export function isDeactivation(indicator: Indicator, nowIso: string): boolean {
   return indicator.revoked || (indicator.valid_until ?? nowIso) < nowIso;
 }
 
+/** An indicator and the IOC type it was fetched as. */
+export interface TypedIndicator {
+  type: IocType;
+  indicator: Indicator;
+}
+
 type Tracker = Required<Pick<RunObserver, 'skipped' | 'revokedUnverified'>>;
 
 /**
@@ -30,7 +36,6 @@ export class RevocationFilter {
   constructor(
     private readonly lookup: IndicatorLookup | null,
     private readonly logger: Logger,
-    private readonly now: () => Date,
   ) {}
 
   /** Whether deactivations are checked against OpenCTI: worth waiting to check many at once. */
@@ -38,18 +43,22 @@ export class RevocationFilter {
     return this.lookup !== null && !this.denied;
   }
 
-  async keep(type: IocType, indicators: Indicator[], track: Tracker): Promise<Indicator[]> {
-    const now = this.now().toISOString();
-    const revocations = indicators.filter((i) => isDeactivation(i, now));
-    if (revocations.length === 0 || this.lookup === null) return indicators;
-    const held = await this.held(revocations.map((i) => i.id));
+  /** The deactivations to send: those of indicators OpenCTI holds, or all when it cannot say. */
+  async keep(deactivations: readonly TypedIndicator[], track: Tracker): Promise<TypedIndicator[]> {
+    if (deactivations.length === 0 || this.lookup === null) return [...deactivations];
+    const held = await this.held(deactivations.map(({ indicator }) => indicator.id));
     if (held === undefined) {
-      track.revokedUnverified(type, revocations.length);
-      return indicators;
+      const byType = new Map<IocType, number>();
+      for (const { type } of deactivations) byType.set(type, (byType.get(type) ?? 0) + 1);
+      for (const [type, count] of byType) track.revokedUnverified(type, count);
+      return [...deactivations];
     }
-    const unknown = new Set(revocations.filter((i) => !held.has(i.id)).map((i) => i.id));
-    for (let n = 0; n < unknown.size; n++) track.skipped(type, 'not_in_opencti');
-    return unknown.size === 0 ? indicators : indicators.filter((i) => !unknown.has(i.id));
+    const kept: TypedIndicator[] = [];
+    for (const deactivation of deactivations) {
+      if (held.has(deactivation.indicator.id)) kept.push(deactivation);
+      else track.skipped(deactivation.type, 'not_in_opencti');
+    }
+    return kept;
   }
 
   /** The ids among `ids` that OpenCTI holds; undefined when it cannot say. */

@@ -96,7 +96,9 @@ class ImportRun {
   private readonly observer: Required<RunObserver>;
   private readonly line = new DeliveryLine();
   /** Deactivations waiting for one OpenCTI lookup to cover many; this run's only. */
-  private readonly waiting = new Map<IocType, WaitingDeactivations>();
+  private readonly waiting: WaitingDeactivations;
+  /** Types whose last page is delivered while some of their deactivations still wait. */
+  private readonly lastPageCursors = new Map<IocType, string>();
   private readonly generation: number;
   private readonly cursors: Partial<Record<IocType, string>>;
   private models: ModelCursor | undefined;
@@ -109,6 +111,7 @@ class ImportRun {
     private readonly workId: string | null,
   ) {
     this.log = deps.logger.child({ work_id: workId });
+    this.waiting = new WaitingDeactivations(deps.now);
     this.observer = everyObserver(deps.observer ? [summary, deps.observer] : [summary]);
     const { state, generation } = deps.state.load();
     this.generation = generation;
@@ -134,9 +137,13 @@ class ImportRun {
     return this.end(this.signals.stop.aborted ? 'stopped' : 'completed');
   }
 
-  /** Delivers every page; returns the types whose ThreatStream requests failed for good. */
+  /**
+   * Delivers every page, then the deactivations still waiting; returns the types whose
+   * ThreatStream requests failed for good.
+   */
   private async importPages(): Promise<string[]> {
     const failedTypes: string[] = [];
+    let whole = true;
     for await (const item of this.deps.client.pages(this.queries(), this.signals.stop)) {
       if ('failure' in item) {
         failedTypes.push(`${item.type}: ${item.failure.message}`);
@@ -145,9 +152,11 @@ class ImportRun {
           error: serializeError(item.failure),
         });
       } else if (!(await this.deliverPage(item.type, item.page))) {
+        whole = false;
         break;
       }
     }
+    if (whole && !this.signals.stop.aborted) await this.sendDeactivations(1);
     await this.line.drain();
     return failedTypes;
   }
@@ -157,9 +166,24 @@ class ImportRun {
     // The page's own counts: the next page may be converted before this one is saved.
     const pageCounts = new RunSummary(this.deps.now());
     const track = everyObserver([this.observer, pageCounts]);
-    const waiting = this.deactivations(type);
-    const live = waiting.admit(indicatorsOf(type, page, this.settings.convert, track, this.log));
-    const indicators = [...(await this.checkedDeactivations(type, !page.hasMore, track)), ...live];
+    const live = this.waiting.admit(
+      type,
+      indicatorsOf(type, page, this.settings.convert, track, this.log),
+    );
+    if (!(await this.sendIndicators(type, live, track))) return false;
+    const cursor = this.waiting.cursorAfter(type, page.cursor);
+    this.line.afterDelivered(() => this.saveCursor(type, cursor, pageCounts.typeCounts(type)));
+    if (!page.hasMore && cursor !== page.cursor) this.lastPageCursors.set(type, page.cursor);
+    const { verifies } = this.deps.revocations;
+    return this.sendDeactivations(verifies ? LOOKUP_BATCH : 1);
+  }
+
+  /** Bundles and sends indicators of a type; false when the run must end first. */
+  private async sendIndicators(
+    type: IocType,
+    indicators: readonly Indicator[],
+    track: Required<RunObserver>,
+  ): Promise<boolean> {
     for (const bundle of buildBundles(indicators, this.settings.convert.author)) {
       if (this.signals.stop.aborted || this.wasReset()) return false;
       await this.deps.queueGate?.waitForRoom(this.signals.stop);
@@ -171,37 +195,30 @@ class ImportRun {
         track.delivered(type, sent, prepared.messages);
       });
     }
-    const cursor = waiting.cursorAfter(page.cursor);
-    this.line.afterDelivered(() => this.saveCursor(type, cursor, pageCounts.typeCounts(type)));
     return !this.wasReset();
   }
 
   /**
-   * The waiting deactivations OpenCTI holds, checked 500 at a time; at the type's last page (or
-   * when OpenCTI is not asked) every waiting one.
+   * Checks waiting deactivations 500 at a time, as long as at least `atLeast` wait, and sends
+   * those OpenCTI holds; then saves the last cursor of every type left with none waiting.
    */
-  private async checkedDeactivations(
-    type: IocType,
-    lastPage: boolean,
-    track: Required<RunObserver>,
-  ): Promise<Indicator[]> {
-    const waiting = this.deactivations(type);
-    const { revocations } = this.deps;
-    if (lastPage || !revocations.verifies) return revocations.keep(type, waiting.take(), track);
-    const checked: Indicator[] = [];
-    while (waiting.size >= LOOKUP_BATCH) {
-      checked.push(...(await revocations.keep(type, waiting.take(LOOKUP_BATCH), track)));
+  private async sendDeactivations(atLeast: number): Promise<boolean> {
+    while (this.waiting.size >= Math.max(atLeast, 1)) {
+      const checked = await this.deps.revocations.keep(
+        this.waiting.take(LOOKUP_BATCH),
+        this.observer,
+      );
+      for (const type of new Set(checked.map((c) => c.type))) {
+        const indicators = checked.filter((c) => c.type === type).map((c) => c.indicator);
+        if (!(await this.sendIndicators(type, indicators, this.observer))) return false;
+      }
     }
-    return checked;
-  }
-
-  private deactivations(type: IocType): WaitingDeactivations {
-    let waiting = this.waiting.get(type);
-    if (waiting === undefined) {
-      waiting = new WaitingDeactivations(this.deps.now);
-      this.waiting.set(type, waiting);
+    for (const [type, cursor] of this.lastPageCursors) {
+      if (this.waiting.holds(type)) continue;
+      this.lastPageCursors.delete(type);
+      this.line.afterDelivered(() => this.saveCursor(type, cursor, this.summary.typeCounts(type)));
     }
-    return waiting;
+    return true;
   }
 
   /** Objects the sink could not send are skipped for good: the cursor moves past them. */

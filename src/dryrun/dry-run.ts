@@ -41,7 +41,7 @@ export async function dryRun(
       state: new FileStateStore(resolve(config.connector.dry_run_state)),
       works: null,
       // Without OpenCTI nothing can say which indicators exist: deactivations are written as they come.
-      revocations: new RevocationFilter(null, logger, () => new Date()),
+      revocations: new RevocationFilter(null, logger),
       queueGate: null,
       logger,
       now: () => new Date(),

@@ -19,6 +19,7 @@ function entry(
 }
 
 const revoked = { revoked: true };
+const ip = (indicators: Indicator[]) => indicators.map((indicator) => ({ type: 'ip', indicator }));
 const expired = { valid_until: '2026-02-01T00:00:00.000Z' };
 
 describe('WaitingDeactivations', () => {
@@ -27,7 +28,12 @@ describe('WaitingDeactivations', () => {
     const live = entry(1, 10);
     const noExpiry = entry(4, 13, { valid_until: undefined });
 
-    const passed = waiting.admit([live, entry(2, 11, revoked), entry(3, 12, expired), noExpiry]);
+    const passed = waiting.admit('ip', [
+      live,
+      entry(2, 11, revoked),
+      entry(3, 12, expired),
+      noExpiry,
+    ]);
 
     expect(passed).toEqual([live.indicator, noExpiry.indicator]);
     expect(waiting.size).toBe(2);
@@ -35,42 +41,63 @@ describe('WaitingDeactivations', () => {
 
   it('drops a waiting deactivation once a newer record makes the indicator live again', () => {
     const waiting = new WaitingDeactivations(() => NOW);
-    waiting.admit([entry(1, 10, revoked)]);
+    waiting.admit('ip', [entry(1, 10, revoked)]);
     const again = entry(1, 20);
 
-    expect(waiting.admit([again])).toEqual([again.indicator]);
+    expect(waiting.admit('ip', [again])).toEqual([again.indicator]);
     expect(waiting.size).toBe(0);
   });
 
   it('keeps one deactivation per indicator, the newest', () => {
     const waiting = new WaitingDeactivations(() => NOW);
-    waiting.admit([entry(1, 10, revoked), entry(2, 11, revoked)]);
+    waiting.admit('ip', [entry(1, 10, revoked), entry(2, 11, revoked)]);
     const newer = entry(1, 30, expired);
-    waiting.admit([newer]);
+    waiting.admit('ip', [newer]);
 
-    expect(waiting.take()).toEqual([entry(2, 11, revoked).indicator, newer.indicator]);
+    expect(waiting.take()).toEqual(ip([entry(2, 11, revoked).indicator, newer.indicator]));
   });
 
   it('takes the first ones in the order they came, and every one by default', () => {
     const waiting = new WaitingDeactivations(() => NOW);
     const entries = [1, 2, 3, 4, 5].map((n) => entry(n, n, revoked));
-    waiting.admit(entries);
+    waiting.admit('ip', entries);
 
-    expect(waiting.take(2)).toEqual(entries.slice(0, 2).map((e) => e.indicator));
-    expect(waiting.take()).toEqual(entries.slice(2).map((e) => e.indicator));
+    expect(waiting.take(2)).toEqual(ip(entries.slice(0, 2).map((e) => e.indicator)));
+    expect(waiting.take()).toEqual(ip(entries.slice(2).map((e) => e.indicator)));
     expect(waiting.size).toBe(0);
   });
 
-  it('keeps the cursor below the first deactivation still waiting', () => {
+  it("keeps a type's cursor below its first deactivation still waiting", () => {
     const waiting = new WaitingDeactivations(() => NOW);
-    expect(waiting.cursorAfter('500')).toBe('500');
+    expect(waiting.cursorAfter('ip', '500')).toBe('500');
 
-    waiting.admit([entry(1, 120, revoked), entry(2, 101, revoked), entry(3, 130)]);
-    expect(waiting.cursorAfter('140')).toBe('100');
-    expect(waiting.cursorAfter('90')).toBe('90');
+    waiting.admit('ip', [entry(1, 120, revoked), entry(2, 101, revoked), entry(3, 130)]);
+    waiting.admit('domain', [entry(5, 50, revoked)]);
+    expect(waiting.cursorAfter('ip', '140')).toBe('100');
+    expect(waiting.cursorAfter('ip', '90')).toBe('90');
+    expect(waiting.cursorAfter('domain', '60')).toBe('49');
+    expect(waiting.cursorAfter('url', '60')).toBe('60');
+    expect([waiting.holds('ip'), waiting.holds('domain'), waiting.holds('url')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     // Past 2^53: compared and decremented exactly.
     waiting.take();
-    waiting.admit([entry(4, 9_007_199_254_740_995n, revoked)]);
-    expect(waiting.cursorAfter('9007199254740999')).toBe('9007199254740994');
+    waiting.admit('ip', [entry(4, 9_007_199_254_740_995n, revoked)]);
+    expect(waiting.cursorAfter('ip', '9007199254740999')).toBe('9007199254740994');
+  });
+
+  it('takes deactivations of several types in the order they came, each with its type', () => {
+    const waiting = new WaitingDeactivations(() => NOW);
+    const first = entry(1, 10, revoked);
+    const second = entry(2, 5, revoked);
+    waiting.admit('domain', [first]);
+    waiting.admit('url', [second]);
+
+    expect(waiting.take()).toEqual([
+      { type: 'domain', indicator: first.indicator },
+      { type: 'url', indicator: second.indicator },
+    ]);
   });
 });

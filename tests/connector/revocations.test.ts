@@ -1,10 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { RevocationFilter, type IndicatorLookup } from '../../src/connector/revocations';
 import { OpenCtiGraphQLError } from '../../src/opencti/api';
+import type { IocType } from '../../src/ioc-types';
 import type { Indicator } from '../../src/stix/types';
 import { captureLogs } from '../support/capture';
-
-const NOW = new Date('2026-03-01T12:00:00.000Z');
 
 function indicator(n: number, overrides: Partial<Indicator> = {}): Indicator {
   return {
@@ -13,6 +12,10 @@ function indicator(n: number, overrides: Partial<Indicator> = {}): Indicator {
     valid_until: '2027-01-01T00:00:00.000Z',
     ...overrides,
   } as Indicator;
+}
+
+function typed(indicators: readonly Indicator[], type: IocType = 'ip') {
+  return indicators.map((indicator) => ({ type, indicator }));
 }
 
 function tracker() {
@@ -40,38 +43,42 @@ function lookupHolding(held: Indicator[]) {
 }
 
 describe('RevocationFilter', () => {
-  it('sends live indicators without asking OpenCTI anything', async () => {
+  it('asks OpenCTI nothing when no deactivation is given', async () => {
     const { lookup, asked } = lookupHolding([]);
-    const filter = new RevocationFilter(lookup, captureLogs().logger, () => NOW);
-    const live = [indicator(1), indicator(2, { valid_until: undefined })];
-    const t = tracker();
+    const filter = new RevocationFilter(lookup, captureLogs().logger);
 
-    expect(await filter.keep('ip', live, t.track)).toEqual(live);
+    expect(await filter.keep([], tracker().track)).toEqual([]);
     expect(asked).toEqual([]);
   });
 
-  it('keeps revocations of held indicators and skips the others as not_in_opencti', async () => {
+  it('keeps revocations of held indicators and skips the others as not_in_opencti, by type', async () => {
     const imported = indicator(1, { revoked: true });
     const neverImported = indicator(2, { revoked: true });
     const expired = indicator(3, { valid_until: '2026-02-01T00:00:00.000Z' });
-    const live = indicator(4);
     const { lookup, asked } = lookupHolding([imported]);
-    const filter = new RevocationFilter(lookup, captureLogs().logger, () => NOW);
-    const t = tracker();
+    const filter = new RevocationFilter(lookup, captureLogs().logger);
+    const skipped: string[] = [];
+    const track = {
+      skipped: (type: string, reason: string) => void skipped.push(`${type}:${reason}`),
+      revokedUnverified: () => undefined,
+    };
 
-    const kept = await filter.keep('ip', [imported, neverImported, expired, live], t.track);
+    const kept = await filter.keep(
+      [...typed([imported, neverImported]), ...typed([expired], 'domain')],
+      track,
+    );
 
-    expect(kept).toEqual([imported, live]);
-    expect(t.skipped).toEqual(['not_in_opencti', 'not_in_opencti']);
+    expect(kept).toEqual(typed([imported]));
+    expect(skipped).toEqual(['ip:not_in_opencti', 'domain:not_in_opencti']);
     expect(asked).toEqual([[imported.id, neverImported.id, expired.id]]);
   });
 
   it('asks about at most 500 ids a query', async () => {
     const revoked = Array.from({ length: 1001 }, (_, n) => indicator(n, { revoked: true }));
     const { lookup, asked } = lookupHolding(revoked);
-    const filter = new RevocationFilter(lookup, captureLogs().logger, () => NOW);
+    const filter = new RevocationFilter(lookup, captureLogs().logger);
 
-    expect(await filter.keep('url', revoked, tracker().track)).toEqual(revoked);
+    expect(await filter.keep(typed(revoked), tracker().track)).toEqual(typed(revoked));
     expect(asked.map((batch) => batch.length)).toEqual([500, 500, 1]);
   });
 
@@ -81,17 +88,17 @@ describe('RevocationFilter', () => {
     let failing = true;
     const lookup: IndicatorLookup = (ids) =>
       failing ? Promise.reject(new Error('socket hang up')) : Promise.resolve(new Set([ids[0]!]));
-    const filter = new RevocationFilter(lookup, logs.logger, () => NOW);
+    const filter = new RevocationFilter(lookup, logs.logger);
     const t = tracker();
 
-    expect(await filter.keep('ip', revoked, t.track)).toEqual(revoked);
-    expect(await filter.keep('ip', revoked, t.track)).toEqual(revoked);
+    expect(await filter.keep(typed(revoked), t.track)).toEqual(typed(revoked));
+    expect(await filter.keep(typed(revoked), t.track)).toEqual(typed(revoked));
     expect(t.unverified()).toBe(4);
     const warnings = () => logs.entries().filter((e) => e.level === 'warn');
     expect(warnings()).toHaveLength(1);
 
     failing = false;
-    expect(await filter.keep('ip', revoked, t.track)).toEqual([revoked[0]]);
+    expect(await filter.keep(typed(revoked), t.track)).toEqual(typed([revoked[0]!]));
     expect(t.skipped).toEqual(['not_in_opencti']);
   });
 
@@ -104,12 +111,12 @@ describe('RevocationFilter', () => {
         new OpenCtiGraphQLError('IndicatorsHeld', [{ name: 'FORBIDDEN_ACCESS', message: 'no' }]),
       );
     };
-    const filter = new RevocationFilter(lookup, logs.logger, () => NOW);
+    const filter = new RevocationFilter(lookup, logs.logger);
     const revoked = [indicator(1, { revoked: true })];
     const t = tracker();
 
-    await filter.keep('ip', revoked, t.track);
-    expect(await filter.keep('ip', revoked, t.track)).toEqual(revoked);
+    await filter.keep(typed(revoked), t.track);
+    expect(await filter.keep(typed(revoked), t.track)).toEqual(typed(revoked));
 
     expect(calls).toBe(1);
     expect(t.unverified()).toBe(2);
@@ -118,11 +125,11 @@ describe('RevocationFilter', () => {
   });
 
   it('without a lookup (ANOMALI_REVOKE_UNKNOWN, or a dry run) sends every revocation as it is', async () => {
-    const filter = new RevocationFilter(null, captureLogs().logger, () => NOW);
+    const filter = new RevocationFilter(null, captureLogs().logger);
     const revoked = [indicator(1, { revoked: true })];
     const t = tracker();
 
-    expect(await filter.keep('ip', revoked, t.track)).toEqual(revoked);
+    expect(await filter.keep(typed(revoked), t.track)).toEqual(typed(revoked));
     expect(t.unverified()).toBe(0);
     expect(t.skipped).toEqual([]);
   });

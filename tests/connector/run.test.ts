@@ -191,7 +191,7 @@ function deps(overrides: Partial<RunDependencies>): RunDependencies {
     state: memoryState(),
     works: works(),
     queueGate: null,
-    revocations: new RevocationFilter(null, captureLogs().logger, () => NOW),
+    revocations: new RevocationFilter(null, captureLogs().logger),
     logger: captureLogs().logger,
     now: () => NOW,
     ...overrides,
@@ -341,7 +341,8 @@ describe('runOnce', () => {
     await run(deps({ client, works: w }));
     expect(w.calls).toEqual([
       'start Anomali ThreatStream run @ 2026-03-01T12:00:00.000Z',
-      'finish work_1 false Fetched 2 ThreatStream IOCs; imported 2 indicators (1 revoked); skipped 0; 1 bundles, 4 messages.',
+      // The deactivation waits for the end of the pages, and goes in a bundle of its own.
+      'finish work_1 false Fetched 2 ThreatStream IOCs; imported 2 indicators (1 revoked); skipped 0; 2 bundles, 6 messages.',
     ]);
   });
 

@@ -96,7 +96,7 @@ describe('a run with an object too large to send', () => {
         state,
         works: null,
         queueGate: null,
-        revocations: new RevocationFilter(null, logger, now),
+        revocations: new RevocationFilter(null, logger),
         logger,
         now,
       },
