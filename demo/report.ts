@@ -21,6 +21,7 @@ export function pageLines(print: (line: string) => void): RunObserver {
   const totals = new Map<IocType, TypeCounts>();
   return {
     pageSaved: (type, _cursor, page) => {
+      if (page === null) return;
       const total = totals.get(type) ?? { ...page, pages: 0, fetched: 0, imported: 0, skipped: 0 };
       total.pages += 1;
       total.fetched += page.fetched;

@@ -29,8 +29,11 @@ export interface RunObserver {
   /** Revocations sent although OpenCTI could not say whether it holds their indicators. */
   revokedUnverified?(type: IocType, count: number): void;
   delivered?(type: IocType, objects: readonly StixObject[], messages: number): void;
-  /** A page's cursor was saved: every batch holding the page was accepted. `page`: its own counts. */
-  pageSaved?(type: IocType, cursor: string, page: TypeCounts): void;
+  /**
+   * A page's cursor was saved: every batch holding the page was accepted. `page`: its own counts;
+   * null when the cursor moved to the type's last page once its waiting deactivations were sent.
+   */
+  pageSaved?(type: IocType, cursor: string, page: TypeCounts | null): void;
   /** A bundle of the threat-model import was accepted. */
   modelDelivered?(objects: readonly StixObject[], messages: number): void;
   /** Every bundle of a changed threat model was accepted, and the models' cursor saved past it. */

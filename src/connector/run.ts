@@ -175,7 +175,7 @@ class ImportRun {
     this.line.afterDelivered(() => this.saveCursor(type, cursor, pageCounts.typeCounts(type)));
     if (!page.hasMore && cursor !== page.cursor) this.lastPageCursors.set(type, page.cursor);
     const { verifies } = this.deps.revocations;
-    return this.sendDeactivations(verifies ? LOOKUP_BATCH : 1);
+    return this.sendDeactivations(verifies ? LOOKUP_BATCH : 1, track);
   }
 
   /** Bundles and sends indicators of a type; false when the run must end first. */
@@ -200,23 +200,24 @@ class ImportRun {
 
   /**
    * Checks waiting deactivations 500 at a time, as long as at least `atLeast` wait, and sends
-   * those OpenCTI holds; then saves the last cursor of every type left with none waiting.
+   * those OpenCTI holds, counted by `track` (the page's when a page's delivery sends them); then
+   * saves the last cursor of every type left with none waiting.
    */
-  private async sendDeactivations(atLeast: number): Promise<boolean> {
+  private async sendDeactivations(
+    atLeast: number,
+    track: Required<RunObserver> = this.observer,
+  ): Promise<boolean> {
     while (this.waiting.size >= Math.max(atLeast, 1)) {
-      const checked = await this.deps.revocations.keep(
-        this.waiting.take(LOOKUP_BATCH),
-        this.observer,
-      );
+      const checked = await this.deps.revocations.keep(this.waiting.take(LOOKUP_BATCH), track);
       for (const type of new Set(checked.map((c) => c.type))) {
         const indicators = checked.filter((c) => c.type === type).map((c) => c.indicator);
-        if (!(await this.sendIndicators(type, indicators, this.observer))) return false;
+        if (!(await this.sendIndicators(type, indicators, track))) return false;
       }
     }
     for (const [type, cursor] of this.lastPageCursors) {
       if (this.waiting.holds(type)) continue;
       this.lastPageCursors.delete(type);
-      this.line.afterDelivered(() => this.saveCursor(type, cursor, this.summary.typeCounts(type)));
+      this.line.afterDelivered(() => this.saveCursor(type, cursor, null));
     }
     return true;
   }
@@ -292,11 +293,13 @@ class ImportRun {
     return this.models === undefined ? { cursors } : { cursors, models: this.models };
   }
 
-  private async saveCursor(type: IocType, cursor: string, page: TypeCounts): Promise<void> {
+  /** `page` is null when the cursor moves past deactivations sent after the type's last page. */
+  private async saveCursor(type: IocType, cursor: string, page: TypeCounts | null): Promise<void> {
     this.cursors[type] = cursor;
     if (!(await this.deps.state.save(this.state(), this.generation))) return;
     this.observer.pageSaved(type, cursor, page);
-    this.log.info('Page imported', { ioc_type: type, ...this.summary.typeCounts(type), cursor });
+    const message = page === null ? 'Deactivations imported' : 'Page imported';
+    this.log.info(message, { ioc_type: type, ...this.summary.typeCounts(type), cursor });
   }
 
   /** Where a cold start begins, and the stability bound: the same for IOCs and threat models. */

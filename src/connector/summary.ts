@@ -80,8 +80,8 @@ export class RunSummary {
     this.messages += messages;
   }
 
-  pageSaved(type: IocType, cursor: string): void {
-    this.counts(type).pages++;
+  pageSaved(type: IocType, cursor: string, page: TypeCounts | null): void {
+    if (page !== null) this.counts(type).pages++;
     this.cursors[type] = cursor;
   }
 
