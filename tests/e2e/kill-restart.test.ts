@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { afterEach, beforeAll, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { expectedIndicatorIds, startWorld, type ConnectorWorld } from '../support/connector-env';
@@ -12,6 +11,7 @@ import {
   type Cursors,
 } from '../support/import-expectations';
 import { drainQueue } from '../support/rabbitmq';
+import { testSeed } from '../support/seed';
 import { sleep, waitUntil } from '../support/wait';
 
 const TOTAL = 20_000;
@@ -23,15 +23,6 @@ const KILL_AFTER_MS = { min: 100, max: 1500 };
 const MAX_RUNS = 60;
 /** How long a daemon may take to register on a busy machine before the test gives up on it. */
 const REGISTRATION_TIMEOUT_MS = 60_000;
-
-/** The kill points come from this seed, printed on every run; TEST_SEED=<seed> replays them. */
-function killSeed(): number {
-  const given = process.env.TEST_SEED;
-  const seed = given === undefined ? randomInt(2 ** 31) : Number(given);
-  if (!Number.isSafeInteger(seed)) throw new Error(`TEST_SEED must be an integer, not ${given}`);
-  console.log(`kill points drawn from seed ${seed}; replay them with TEST_SEED=${seed}`);
-  return seed;
-}
 
 let world: ConnectorWorld | undefined;
 
@@ -46,7 +37,10 @@ afterEach(async () => {
 it('loses nothing when killed with SIGKILL at random points of a 20,000-record import and restarted', async () => {
   world = await startWorld({ total: TOTAL });
   const w = world;
-  const killAfter = fc.sample(fc.integer(KILL_AFTER_MS), { seed: killSeed(), numRuns: MAX_RUNS });
+  const killAfter = fc.sample(fc.integer(KILL_AFTER_MS), {
+    seed: testSeed('kill points'),
+    numRuns: MAX_RUNS,
+  });
   const registrations = () => w.opencti.calls('RegisterConnector').length;
   let kills = 0;
   let resumedFrom: Cursors;

@@ -1,9 +1,11 @@
 import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { MODEL_TYPES } from '../../src/model-types';
 import { startWorld, type ConnectorWorld } from '../support/connector-env';
 import { ensureBuilt, killStartedDaemons, startDaemon } from '../support/daemon-process';
 import { invalidObjects } from '../support/import-expectations';
 import { drainQueue, type ReceivedMessage } from '../support/rabbitmq';
+import { testSeed } from '../support/seed';
 import { objectsOf, unresolvableReferences } from '../support/threat-model-expectations';
 import { sleep } from '../support/wait';
 
@@ -32,17 +34,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** A small deterministic generator (mulberry32) so a failing sequence of kills can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function storedModelsSince(w: ConnectorWorld): number {
   const state = w.opencti.state;
   if (!state || state === 'null') return Number.NEGATIVE_INFINITY;
@@ -64,9 +55,10 @@ function missingModels(w: ConnectorWorld, received: readonly ReceivedMessage[], 
 }
 
 it('loses no threat model when killed with SIGKILL during the model window and restarted', async () => {
-  const seed = Number(process.env.KILL_SEED ?? Date.now() % 1_000_000);
-  console.log(`threat-model kill points from seed ${seed} (KILL_SEED=${seed} replays them)`);
-  const next = random(seed);
+  const killAfter = fc.sample(fc.integer(KILL_AFTER_MS), {
+    seed: testSeed('threat-model kill points'),
+    numRuns: MAX_KILLS,
+  });
   world = await startWorld({ total: 2000, models: MODELS });
   const received: ReceivedMessage[] = [];
   let kills = 0;
@@ -76,9 +68,8 @@ it('loses no threat model when killed with SIGKILL during the model window and r
       .waitForLog((e) => e.message === 'Threat models changed')
       .then(() => true)
       .catch(() => false);
-    const killAfter = KILL_AFTER_MS.min + next() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min);
     if (run > MAX_KILLS) await daemon.exited;
-    else if (windowOpened) await Promise.race([daemon.exited, sleep(killAfter)]);
+    else if (windowOpened) await Promise.race([daemon.exited, sleep(killAfter[run - 1]!)]);
     if (daemon.running) daemon.kill('SIGKILL');
     const exit = await daemon.exited;
     received.push(...(await drainQueue(world.push.queue)));
