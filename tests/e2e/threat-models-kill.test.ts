@@ -19,6 +19,11 @@ import { sleep } from '../support/wait';
 const MODELS = { perType: 3, iocsPerModel: 50, largeBulletinIocs: 15_000 };
 const KILL_AFTER_MS = { min: 200, max: 2500 };
 /**
+ * ThreatStream's time to answer: the first run's model window makes about 200 requests one after
+ * another, so it lasts longer than the latest kill point however fast the machine is.
+ */
+const LATENCY_MS = 20;
+/**
  * Runs killed at most; the next one runs to its end. On a loaded machine the large bulletin alone
  * can outlast every kill point, and the test would otherwise never end.
  */
@@ -59,7 +64,7 @@ it('loses no threat model when killed with SIGKILL during the model window and r
     seed: testSeed('threat-model kill points'),
     numRuns: MAX_KILLS,
   });
-  world = await startWorld({ total: 2000, models: MODELS });
+  world = await startWorld({ total: 2000, models: MODELS, latencyMs: LATENCY_MS });
   const received: ReceivedMessage[] = [];
   let kills = 0;
   for (let run = 1; ; run++) {

@@ -54,6 +54,8 @@ export async function startWorld(options: {
   broker?: BrokerSettings;
   /** Threat models ThreatStream holds; none without. */
   models?: Partial<ModelCatalogOptions>;
+  /** ThreatStream's time to answer each request; none by default. */
+  latencyMs?: number;
 }): Promise<ConnectorWorld> {
   const connectorId = randomUUID();
   const broker = options.broker ?? BROKER;
@@ -63,6 +65,7 @@ export async function startWorld(options: {
     total: options.total,
     startTime: FEED_START,
     ...(options.models && { models: options.models }),
+    ...(options.latencyMs !== undefined && { latencyMs: options.latencyMs }),
   });
   const opencti = await OpenCtiStub.start({
     token: TOKEN,
