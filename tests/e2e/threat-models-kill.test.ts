@@ -8,6 +8,8 @@ import { drainQueue, type ReceivedMessage } from '../support/rabbitmq';
 import { testSeed } from '../support/seed';
 import { objectsOf, unresolvableReferences } from '../support/threat-model-expectations';
 import { sleep } from '../support/wait';
+import type { ModelCursor } from '../../src/opencti/state';
+import type { SimulatedModel } from '../../stand-ins/threatstream/models';
 
 /**
  * `kill -9` of the built connector while it imports threat models, then restarts until a run
@@ -39,15 +41,26 @@ afterEach(async () => {
   world = undefined;
 });
 
-function storedModelsSince(w: ConnectorWorld): number {
+/**
+ * Whether the stored models' cursor has passed a model: changed before the second of its `since`,
+ * or listed among the models already delivered from that second on.
+ */
+function storedCursorPassed(w: ConnectorWorld): (m: SimulatedModel) => boolean {
   const state = w.opencti.state;
-  if (!state || state === 'null') return Number.NEGATIVE_INFINITY;
-  const since = (JSON.parse(state) as { models?: { since: string } }).models?.since;
-  return since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(since);
+  const cursor =
+    state && state !== 'null' ? (JSON.parse(state) as { models?: ModelCursor }).models : undefined;
+  if (cursor === undefined) return () => false;
+  const secondStart = Math.floor(Date.parse(cursor.since) / 1000) * 1000;
+  const seen = new Set(cursor.seen.map((key) => key.slice(0, key.lastIndexOf('@'))));
+  return (m) => m.modifiedMs < secondStart || seen.has(`${m.type}:${m.id}`);
 }
 
 /** Published models (of the imported types) whose object or report is not among `received`. */
-function missingModels(w: ConnectorWorld, received: readonly ReceivedMessage[], upTo = Infinity) {
+function missingModels(
+  w: ConnectorWorld,
+  received: readonly ReceivedMessage[],
+  passed: (m: SimulatedModel) => boolean = () => true,
+) {
   const names = new Set(
     objectsOf(received)
       .filter((o) => o.type !== 'indicator')
@@ -55,7 +68,7 @@ function missingModels(w: ConnectorWorld, received: readonly ReceivedMessage[], 
   );
   return w.simulator.threatModel.models
     .filter((m) => m.published && (MODEL_TYPES as readonly string[]).includes(m.type))
-    .filter((m) => Math.floor(m.modifiedMs) <= upTo && !names.has(m.name))
+    .filter((m) => passed(m) && !names.has(m.name))
     .map((m) => `${m.type}:${m.name}`);
 }
 
@@ -79,7 +92,7 @@ it('loses no threat model when killed with SIGKILL during the model window and r
     const exit = await daemon.exited;
     received.push(...(await drainQueue(world.push.queue)));
     // Whatever the stored cursor has passed was confirmed by the broker before it was stored.
-    expect(missingModels(world, received, storedModelsSince(world))).toEqual([]);
+    expect(missingModels(world, received, storedCursorPassed(world))).toEqual([]);
     if (exit.signal !== 'SIGKILL') {
       expect(exit).toEqual({ code: 0, signal: null });
       break;
