@@ -201,23 +201,10 @@ export class AmqpPublisher {
   }
 
   private async openChannel(): Promise<ConfirmChannel> {
-    const { broker, logger } = this.options;
-    const tls = broker.tls;
-    const socketOptions: SocketOptions = {
-      timeout: 30_000,
-      ...(tls && {
-        // SNI carries host names only (RFC 6066); Node warns on stderr when given an IP.
-        ...(isIP(broker.hostname) === 0 && { servername: broker.hostname }),
-        rejectUnauthorized: tls.rejectUnauthorized,
-        ...(tls.ca !== undefined && { ca: [tls.ca] }),
-        ...(tls.cert !== undefined && { cert: tls.cert }),
-        ...(tls.key !== undefined && { key: tls.key }),
-        ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
-      }),
-    };
+    const { broker } = this.options;
     const connection = await amqp.connect(
       {
-        protocol: tls ? 'amqps' : 'amqp',
+        protocol: broker.tls ? 'amqps' : 'amqp',
         hostname: broker.hostname,
         port: broker.port,
         username: broker.username,
@@ -225,9 +212,19 @@ export class AmqpPublisher {
         vhost: broker.vhost,
         heartbeat: 10,
       },
-      socketOptions,
+      socketOptions(broker),
     );
-    // An 'error' event without a listener would crash the process; failures surface through publishing.
+    this.watchConnection(connection);
+    const channel = await connection.createConfirmChannel();
+    this.watchChannel(channel);
+    this.connection = connection;
+    this.channel = channel;
+    return channel;
+  }
+
+  /** An 'error' event without a listener would crash the process; failures surface through publishing. */
+  private watchConnection(connection: ChannelModel): void {
+    const { logger } = this.options;
     connection.on('error', (error: Error) => {
       logger.warn('RabbitMQ connection error', { error: serializeError(error) });
     });
@@ -242,18 +239,18 @@ export class AmqpPublisher {
     connection.on('blocked', (reason: string) => {
       logger.warn('RabbitMQ blocked publishing (broker resource alarm)', { reason });
     });
-    const channel = await connection.createConfirmChannel();
+  }
+
+  /** Remembers why the broker closed the channel: a message over its size limit is not re-sent. */
+  private watchChannel(channel: ConfirmChannel): void {
     this.channelClosedBy = undefined;
     channel.on('error', (error: Error) => {
       this.channelClosedBy = error;
-      logger.warn('RabbitMQ channel error', { error: serializeError(error) });
+      this.options.logger.warn('RabbitMQ channel error', { error: serializeError(error) });
     });
     channel.on('close', () => {
       if (this.channel === channel) this.channel = undefined;
     });
-    this.connection = connection;
-    this.channel = channel;
-    return channel;
   }
 
   /** Publishes the batch once; returns the messages the broker refused. */
@@ -288,6 +285,22 @@ export class AmqpPublisher {
       channel.off('return', onReturn);
     }
   }
+}
+
+function socketOptions(broker: BrokerSettings): SocketOptions {
+  const { tls } = broker;
+  return {
+    timeout: 30_000,
+    ...(tls && {
+      // SNI carries host names only (RFC 6066); Node warns on stderr when given an IP.
+      ...(isIP(broker.hostname) === 0 && { servername: broker.hostname }),
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca !== undefined && { ca: [tls.ca] }),
+      ...(tls.cert !== undefined && { cert: tls.cert }),
+      ...(tls.key !== undefined && { key: tls.key }),
+      ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
+    }),
+  };
 }
 
 /**
