@@ -146,6 +146,62 @@ const DEFAULT_BROKER: BrokerConnection = {
 
 const DEFAULT_CONNECTOR_USER_ID = '6a3ad48e-9a8c-4b5e-8f7e-3f1c2d0b9e41';
 
+interface GraphQLRequestBody {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}
+
+interface CheckedOperation {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  variables: Record<string, unknown>;
+}
+
+type Reply = (status: number, body: unknown) => void;
+
+/** Answers with JSON, unless the client is gone. */
+function replier(req: http.IncomingMessage, res: http.ServerResponse): Reply {
+  return (status, body) => {
+    if (req.socket.destroyed) return;
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  };
+}
+
+function requestError(reply: Reply, code: string, message: string): void {
+  reply(400, { errors: [{ message, extensions: { code }, name: code }] });
+}
+
+/**
+ * Plays an injected failure that comes before the operation runs; true when it answered (or cut)
+ * the request. A delay or a hold only postpones it.
+ */
+async function failedBeforeExecuting(
+  failure: StubFailure | undefined,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  reply: Reply,
+): Promise<boolean> {
+  if (failure?.kind === 'delay') await sleep(failure.ms);
+  if (failure?.kind === 'hold') await failure.until;
+  if (failure?.kind === 'http') {
+    res.writeHead(failure.status, failure.headers ?? { 'content-type': 'text/html' });
+    res.end(failure.body ?? `<html><body>${failure.status}</body></html>`);
+    return true;
+  }
+  if (failure?.kind === 'graphql') {
+    const error = platformError(failure.name, failure.message ?? failure.name, 500);
+    reply(200, { errors: [formatError(error)], data: null });
+    return true;
+  }
+  if (failure?.kind === 'network' && !failure.afterExecute) {
+    req.socket.destroy();
+    return true;
+  }
+  return false;
+}
+
 interface RequestContext {
   authenticated: boolean;
 }
@@ -349,77 +405,13 @@ export class OpenCtiStub {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const reply = (status: number, body: unknown) => {
-      if (req.socket.destroyed) return;
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(body));
-    };
-    const requestError = (code: string, message: string) =>
-      reply(400, { errors: [{ message, extensions: { code }, name: code }] });
-
-    if (req.method !== 'POST' || req.url !== '/graphql') {
-      this.violation(`${req.method} ${req.url}: only POST /graphql is served`, null);
-      res.writeHead(404).end();
-      return;
-    }
-    if (!req.headers['content-type']?.startsWith('application/json')) {
-      this.violation(
-        `content-type ${req.headers['content-type']} instead of application/json`,
-        null,
-      );
-    }
-
-    let body: { query?: unknown; variables?: unknown; operationName?: unknown };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-    } catch {
-      this.violation('body is not JSON', null);
-      return requestError('BAD_REQUEST', 'POST body is not JSON');
-    }
-    const query = typeof body.query === 'string' ? body.query : '';
-    const variables = (body.variables ?? {}) as Record<string, unknown>;
-
-    const requestedOperation =
-      typeof body.operationName === 'string' ? body.operationName : undefined;
-    // As the platform's Apollo server does, a document is parsed and validated once, then reused.
-    let document = this.validDocuments.get(query);
-    if (document === undefined) {
-      try {
-        document = parse(query);
-      } catch (error) {
-        this.violation(`parse: ${(error as Error).message}`, null, query);
-        return requestError('GRAPHQL_PARSE_FAILED', (error as Error).message);
-      }
-      const invalid = validate(this.schema, document);
-      if (invalid.length > 0) {
-        const message = invalid[0]!.message;
-        this.violation(
-          `validation: ${message}`,
-          getOperationAST(document, requestedOperation)?.name?.value ?? null,
-          query,
-        );
-        return requestError('GRAPHQL_VALIDATION_FAILED', message);
-      }
-      this.validDocuments.set(query, document);
-    }
-    const operation = getOperationAST(document, requestedOperation);
-    const operationName = operation?.name?.value ?? null;
-    if (!operation) {
-      const message = 'no single operation to run';
-      this.violation(`validation: ${message}`, operationName, query);
-      return requestError('GRAPHQL_VALIDATION_FAILED', message);
-    }
-    if (!operationName) this.violation('anonymous operation', null, query);
-    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables);
-    if (coerced.errors) {
-      const message = coerced.errors[0]?.message ?? 'bad variables';
-      this.violation(`variables: ${message}`, operationName, query);
-      return requestError('BAD_USER_INPUT', message);
-    }
-
-    const name = operationName ?? '(anonymous)';
+    const reply = replier(req, res);
+    const body = await this.readRequest(req, res, reply);
+    if (body === undefined) return;
+    const checked = this.checkOperation(body, reply);
+    if (checked === undefined) return;
+    const { document, operation, variables } = checked;
+    const name = operation.name?.value ?? '(anonymous)';
     const failure = this.takeFailure(name);
     this.callList.push({
       seq: this.callList.length + 1,
@@ -428,22 +420,7 @@ export class OpenCtiStub {
       at: Date.now(),
       ...(failure ? { failure: failure.kind } : {}),
     });
-    if (failure?.kind === 'delay') await sleep(failure.ms);
-    if (failure?.kind === 'hold') await failure.until;
-    if (failure?.kind === 'http') {
-      res.writeHead(failure.status, failure.headers ?? { 'content-type': 'text/html' });
-      res.end(failure.body ?? `<html><body>${failure.status}</body></html>`);
-      return;
-    }
-    if (failure?.kind === 'graphql') {
-      const error = platformError(failure.name, failure.message ?? failure.name, 500);
-      return reply(200, { errors: [formatError(error)], data: null });
-    }
-    if (failure?.kind === 'network' && !failure.afterExecute) {
-      req.socket.destroy();
-      return;
-    }
-
+    if (await failedBeforeExecuting(failure, req, res, reply)) return;
     const context: RequestContext = {
       authenticated: isAuthorized(req.headers.authorization, this.options.token),
     };
@@ -453,6 +430,89 @@ export class OpenCtiStub {
       return;
     }
     reply(200, result);
+  }
+
+  /** The JSON body of a POST to /graphql; undefined once anything else was answered. */
+  private async readRequest(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    reply: Reply,
+  ): Promise<GraphQLRequestBody | undefined> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method !== 'POST' || req.url !== '/graphql') {
+      this.violation(`${req.method} ${req.url}: only POST /graphql is served`, null);
+      res.writeHead(404).end();
+      return undefined;
+    }
+    const contentType = req.headers['content-type'];
+    if (!contentType?.startsWith('application/json')) {
+      this.violation(`content-type ${contentType} instead of application/json`, null);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as GraphQLRequestBody;
+    } catch {
+      this.violation('body is not JSON', null);
+      requestError(reply, 'BAD_REQUEST', 'POST body is not JSON');
+      return undefined;
+    }
+  }
+
+  /**
+   * The operation to run, checked as the platform checks it: parsed, valid against the schema,
+   * one named operation, variables of their declared types. Undefined once an error was answered.
+   */
+  private checkOperation(body: GraphQLRequestBody, reply: Reply): CheckedOperation | undefined {
+    const query = typeof body.query === 'string' ? body.query : '';
+    const variables = (body.variables ?? {}) as Record<string, unknown>;
+    const requested = typeof body.operationName === 'string' ? body.operationName : undefined;
+    const document = this.validDocument(query, requested, reply);
+    if (document === undefined) return undefined;
+    const operation = getOperationAST(document, requested);
+    const operationName = operation?.name?.value ?? null;
+    if (!operation) {
+      const message = 'no single operation to run';
+      this.violation(`validation: ${message}`, operationName, query);
+      requestError(reply, 'GRAPHQL_VALIDATION_FAILED', message);
+      return undefined;
+    }
+    if (!operationName) this.violation('anonymous operation', null, query);
+    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables);
+    if (coerced.errors) {
+      const message = coerced.errors[0]?.message ?? 'bad variables';
+      this.violation(`variables: ${message}`, operationName, query);
+      requestError(reply, 'BAD_USER_INPUT', message);
+      return undefined;
+    }
+    return { document, operation, variables };
+  }
+
+  /** As the platform's Apollo server does, a document is parsed and validated once, then reused. */
+  private validDocument(
+    query: string,
+    requested: string | undefined,
+    reply: Reply,
+  ): DocumentNode | undefined {
+    const known = this.validDocuments.get(query);
+    if (known !== undefined) return known;
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch (error) {
+      this.violation(`parse: ${(error as Error).message}`, null, query);
+      requestError(reply, 'GRAPHQL_PARSE_FAILED', (error as Error).message);
+      return undefined;
+    }
+    const invalid = validate(this.schema, document);
+    if (invalid.length > 0) {
+      const message = invalid[0]!.message;
+      const operationName = getOperationAST(document, requested)?.name?.value ?? null;
+      this.violation(`validation: ${message}`, operationName, query);
+      requestError(reply, 'GRAPHQL_VALIDATION_FAILED', message);
+      return undefined;
+    }
+    this.validDocuments.set(query, document);
+    return document;
   }
 
   private async run(
