@@ -47,6 +47,9 @@ export interface QueueFullListener {
   accepting(): void;
 }
 
+/** Logged before each re-send of a batch. */
+export const RESEND_WARNING = 'RabbitMQ publish failed; reconnecting to re-send the whole batch';
+
 export class PublishError extends Error {
   override name = 'PublishError';
 }
@@ -145,7 +148,7 @@ export class AmqpPublisher {
         {
           signal,
           onRetry: (error, attempt, delayMs) => {
-            logger.warn('RabbitMQ publish failed; reconnecting to re-send the whole batch', {
+            logger.warn(RESEND_WARNING, {
               attempt,
               delay_ms: delayMs,
               messages: bodies.length,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import amqp from 'amqplib';
-import { AmqpPublisher } from '../../src/opencti/publisher';
+import { AmqpPublisher, RESEND_WARNING } from '../../src/opencti/publisher';
 import { captureLogs } from '../support/capture';
 import { startWorld, type ConnectorWorld } from '../support/connector-env';
 import { holdCall } from '../support/held-calls';
@@ -21,7 +21,7 @@ import {
   queueDepth,
 } from '../../stand-ins/rabbitmq/broker';
 import { drainQueue, drainRaw } from '../support/rabbitmq';
-import { startRabbitMqNode, type RabbitMqNode } from '../support/rabbitmq-node';
+import { ownRabbitMqNode } from '../support/rabbitmq-node';
 import { sleep, waitUntil } from '../support/wait';
 
 /**
@@ -29,19 +29,11 @@ import { sleep, waitUntil } from '../support/wait';
  * starts for itself, never on the broker other tests and other test runs share.
  */
 
-const RESEND = 'RabbitMQ publish failed; reconnecting to re-send the whole batch';
-
-let node: RabbitMqNode | undefined;
-beforeAll(async () => {
-  node = await startRabbitMqNode();
-}, 180_000);
-afterAll(async () => {
-  await node?.remove();
-}, 180_000);
+const node = ownRabbitMqNode();
 
 let world: ConnectorWorld | undefined;
 afterEach(async () => {
-  await node?.startApp(); // a no-op when running; the world's queue is deleted on it
+  await node()?.startApp(); // a no-op when running; the world's queue is deleted on it
   await world?.close();
   world = undefined;
 }, 180_000);
@@ -92,7 +84,7 @@ describe('RabbitMQ refusing and restarting', () => {
 
   it('finishes the import with nothing lost when the broker is stopped and started mid-run', async () => {
     const total = 3000;
-    const broker = node!;
+    const broker = node()!;
     world = await startWorld({ total, broker: broker.broker });
     const w = world;
     // The fourth batch waits at OpenCTI (its expectations) until the broker is down: the stop
@@ -103,7 +95,7 @@ describe('RabbitMQ refusing and restarting', () => {
     await broker.stopApp();
     held.release();
     // Only the connector sees its publishing fail against a stopped broker, and says so.
-    await waitForLog(connector.logs, (e) => e.message === RESEND, 60_000);
+    await waitForLog(connector.logs, (e) => e.message === RESEND_WARNING, 60_000);
     await broker.startApp();
 
     expect(await connector.done).toBe(0);

@@ -9,6 +9,7 @@ import {
   union,
 } from '../support/import-expectations';
 import type { OpenCtiStub } from '../../stand-ins/opencti/stub';
+import { RESEND_WARNING } from '../../src/opencti/publisher';
 import { holdCall } from '../support/held-calls';
 import { startConnector, waitForLog } from '../support/in-process-daemon';
 import { declarePushQueue, deleteQueue, queueDepth } from '../../stand-ins/rabbitmq/broker';
@@ -28,7 +29,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-const RESEND = 'RabbitMQ publish failed; reconnecting to re-send the whole batch';
 /** Bounds a broken test only: a run of 3000 records has dozens of batches to hold. */
 const MAX_HELD_BATCHES = 10;
 
@@ -86,7 +86,7 @@ describe('an import while RabbitMQ fails', () => {
     const beforeDeletion = indicatorIdsOf(await drainQueue(w.push.queue));
     await deleteQueue(w.push.queue);
     fourth.release();
-    const refused = await waitForLog(connector.logs, (e) => e.message === RESEND);
+    const refused = await waitForLog(connector.logs, (e) => e.message === RESEND_WARNING);
     expect(JSON.stringify(refused.error)).toMatch(/could not route \d+ of \d+ messages/);
     await declarePushQueue(w.connectorId);
 

@@ -1,12 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { AmqpPublisher, BrokerMessageSizeError, sizeRejection } from '../../src/opencti/publisher';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  AmqpPublisher,
+  BrokerMessageSizeError,
+  RESEND_WARNING,
+  sizeRejection,
+} from '../../src/opencti/publisher';
 import { captureLogs } from '../support/capture';
 import { startWorld, type ConnectorWorld } from '../support/connector-env';
 import { indicatorIdsOf, storedCursors } from '../support/import-expectations';
 import { runConnector } from '../support/in-process-daemon';
 import { PUSH_EXCHANGE, declarePushQueue, deleteQueue } from '../../stand-ins/rabbitmq/broker';
 import { drainQueue } from '../support/rabbitmq';
-import { startRabbitMqNode, type RabbitMqNode } from '../support/rabbitmq-node';
+import { ownRabbitMqNode } from '../support/rabbitmq-node';
 import { intelRecord, pageBody } from '../support/threatstream-fixtures';
 import { servingPage } from '../support/threatstream-faults';
 
@@ -17,17 +22,10 @@ import { servingPage } from '../support/threatstream-faults';
  */
 
 const BROKER_LIMIT = 8192;
-const RESEND = 'RabbitMQ publish failed; reconnecting to re-send the whole batch';
 /** Small enough for MQ_MAX_MESSAGE_MB, too large for the broker once base64-encoded. */
 const LONG_DESCRIPTION = 'd'.repeat(9000);
 
-let node: RabbitMqNode | undefined;
-beforeAll(async () => {
-  node = await startRabbitMqNode({ maxMessageBytes: BROKER_LIMIT });
-}, 180_000);
-afterAll(async () => {
-  await node?.remove();
-}, 180_000);
+const node = ownRabbitMqNode({ maxMessageBytes: BROKER_LIMIT });
 
 let world: ConnectorWorld | undefined;
 afterEach(async () => {
@@ -37,7 +35,7 @@ afterEach(async () => {
 
 describe('a broker whose max_message_size is below MQ_MAX_MESSAGE_MB', () => {
   it('fails the batch at once with a typed error, without re-sending it', async () => {
-    const broker = node!.broker;
+    const broker = node()!.broker;
     const { queue, routingKey } = await declarePushQueue(undefined, { broker });
     const logs = captureLogs();
     const publisher = new AmqpPublisher({
@@ -61,12 +59,12 @@ describe('a broker whose max_message_size is below MQ_MAX_MESSAGE_MB', () => {
     );
     expect((failure as Error).cause).toMatchObject({ code: 406 });
     const warnings = logs.entries().map((e) => e.message);
-    expect(warnings).not.toContain(RESEND);
+    expect(warnings).not.toContain(RESEND_WARNING);
     expect(warnings.filter((m) => m === 'RabbitMQ channel error')).toHaveLength(1);
   });
 
   it('ends the run in error naming MQ_MAX_MESSAGE_MB, with the cursor where it was', async () => {
-    world = await startWorld({ total: 10, broker: node!.broker });
+    world = await startWorld({ total: 10, broker: node()!.broker });
     const records = Array.from({ length: 20 }, (_, i) =>
       intelRecord(700_001 + i, i === 9 ? { description: LONG_DESCRIPTION } : {}),
     );
@@ -79,12 +77,12 @@ describe('a broker whose max_message_size is below MQ_MAX_MESSAGE_MB', () => {
     const errors = logs.entries().filter((e) => e.level === 'error');
     expect(errors).toHaveLength(1);
     expect(JSON.stringify(errors[0])).toMatch(/max_message_size is 8192 bytes.*MQ_MAX_MESSAGE_MB/);
-    expect(logs.entries().map((e) => e.message)).not.toContain(RESEND);
+    expect(logs.entries().map((e) => e.message)).not.toContain(RESEND_WARNING);
     expect(world.opencti.works[0]!.processed).toMatchObject({ inError: true });
     expect(world.opencti.works[0]!.processed!.message).toMatch(/MQ_MAX_MESSAGE_MB/);
     expect(storedCursors(world.opencti)).toEqual({});
     // The messages the broker took before the refusal arrived once: nothing was re-sent.
-    const received = await drainQueue(world.push.queue, node!.broker);
+    const received = await drainQueue(world.push.queue, node()!.broker);
     const indicators = received.filter((r) => r.bundle.objects[0].type === 'indicator');
     expect(indicators.length).toBeGreaterThan(0);
     expect(indicatorIdsOf(received).size).toBe(indicators.length);

@@ -8,6 +8,7 @@ import { secretsOf } from '../../src/config';
 import { RunError } from '../../src/connector/run';
 import { dryRun } from '../../src/dryrun/dry-run';
 import { serializeError } from '../../src/log';
+import { RESEND_WARNING } from '../../src/opencti/publisher';
 import { captureLogs } from '../support/capture';
 import {
   API_KEY,
@@ -154,10 +155,7 @@ describe('credentials stay secret through failures', () => {
     world = await startWorld({ total: 300 });
     const w = world;
     const refused = startConnector(w, { MQ_PASS: WRONG_MQ_PASS, ANOMALI_TYPES: 'ip' });
-    const failure = await waitForLog(
-      refused.logs,
-      (e) => e.message === 'RabbitMQ publish failed; reconnecting to re-send the whole batch',
-    );
+    const failure = await waitForLog(refused.logs, (e) => e.message === RESEND_WARNING);
     expect(JSON.stringify(failure)).toContain('ACCESS_REFUSED');
     refused.abort();
     expect(await refused.done).toBe(1);

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from '@jest/globals';
 import type { BrokerSettings } from '../../src/opencti/publisher';
 
 /**
@@ -80,6 +81,21 @@ async function killByPidFile(pidFile: string): Promise<void> {
 export interface RabbitMqNodeOptions {
   /** The node's `max_message_size`: a larger message closes the publishing channel (406). */
   maxMessageBytes?: number;
+}
+
+/**
+ * A node for the calling test file alone: started before its tests, removed after them. Returns
+ * the node, or undefined while it is not started.
+ */
+export function ownRabbitMqNode(options: RabbitMqNodeOptions = {}): () => RabbitMqNode | undefined {
+  let node: RabbitMqNode | undefined;
+  beforeAll(async () => {
+    node = await startRabbitMqNode(options);
+  }, 180_000);
+  afterAll(async () => {
+    await node?.remove();
+  }, 180_000);
+  return () => node;
 }
 
 /** Boots a node and resolves once it accepts AMQP connections. */
