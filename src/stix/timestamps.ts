@@ -44,6 +44,11 @@ export function readTimestamp(text: string | null | undefined): Timestamp | unde
   return millis === undefined ? undefined : { millis, text: stixTimestamp(millis) };
 }
 
+/** The STIX text of an ISO 8601 timestamp, as `readTimestamp` reads it. */
+export function stixTimestampOf(text: string | null | undefined): string | undefined {
+  return readTimestamp(text)?.text;
+}
+
 /** The instant of an ISO 8601 timestamp, as `readTimestamp` reads it. */
 export function parseTimestamp(text: string | null | undefined): number | undefined {
   return readTimestamp(text)?.millis;

@@ -1,6 +1,6 @@
 import { IOC_TYPES, type IocType } from '../ioc-types';
 import { convertRecord, type ConvertOptions } from '../stix/convert';
-import { readTimestamp } from '../stix/timestamps';
+import { stixTimestampOf } from '../stix/timestamps';
 import type { Indicator } from '../stix/types';
 import type { LinkedIoc } from '../threatstream/model-client';
 import { WIRE_TYPE } from '../threatstream/query';
@@ -50,13 +50,8 @@ export function linkedIndicators(
     if (!result.ok || byId.has(result.indicator.id)) continue;
     byId.set(result.indicator.id, {
       indicator: result.indicator,
-      linkedAt: linkTime(ioc.scope.association_info?.[0]?.created),
+      linkedAt: stixTimestampOf(ioc.scope.association_info?.[0]?.created),
     });
   }
   return [...byId.values()];
-}
-
-/** ThreatStream's association time as a STIX timestamp; undefined when absent or unreadable. */
-export function linkTime(text: string | null | undefined): string | undefined {
-  return readTimestamp(text)?.text;
 }

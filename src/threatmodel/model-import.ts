@@ -4,11 +4,12 @@ import type { ModelType } from '../model-types';
 import { MAX_BATCH_INDICATORS, markingsReferencedBy } from '../stix/batches';
 import type { ConvertOptions } from '../stix/convert';
 import type { ModelObject } from '../stix/knowledge-types';
+import { stixTimestampOf } from '../stix/timestamps';
 import { stixIdSchema, type Bundle, type StixObject } from '../stix/types';
 import type { ThreatModelClient } from '../threatstream/model-client';
 import type { ModelSummary, ThreatModel } from '../threatstream/model-schema';
 import { isPublished } from '../threatstream/model-schema';
-import { linkTime, linkedIndicators, type IocFilters, type LinkedIndicator } from './linked-iocs';
+import { linkedIndicators, type IocFilters, type LinkedIndicator } from './linked-iocs';
 import { modelObjectOf, reportOf, type ModelMappingOptions } from './objects';
 import { relationshipBetween } from './relationships';
 
@@ -152,7 +153,7 @@ async function relatedObjects(model: ThreatModel, context: ModelImportContext): 
         if (!mapped.ok || byId.has(mapped.object.id)) continue;
         byId.set(mapped.object.id, {
           object: mapped.object,
-          linkedAt: linkTime(associated.association_info?.[0]?.created),
+          linkedAt: stixTimestampOf(associated.association_info?.[0]?.created),
         });
       }
     }

@@ -13,7 +13,7 @@ import type {
   Vulnerability,
 } from '../stix/knowledge-types';
 import { TLP_MARKING_IDS, parseTlp, type Tlp } from '../stix/markings';
-import { parseTimestamp, readTimestamp, stixTimestamp } from '../stix/timestamps';
+import { parseTimestamp, stixTimestamp, stixTimestampOf } from '../stix/timestamps';
 import type { Identity } from '../stix/types';
 import type { ThreatModel } from '../threatstream/model-schema';
 import { markdownOf } from './markdown';
@@ -47,10 +47,6 @@ function compact<T extends Record<string, unknown>>(object: T): Compact<T> {
 
 const nonEmpty = <T>(list: readonly T[]): T[] | undefined =>
   list.length > 0 ? [...list] : undefined;
-
-function stixTime(text: string | null | undefined): string | undefined {
-  return readTimestamp(text)?.text;
-}
 
 /** Every model's marking, as its own TLP says or the configured default. */
 export function modelTlp(model: ThreatModel, defaultTlp: Tlp): Tlp {
@@ -134,7 +130,7 @@ export function mitreIdOf(model: ThreatModel): string | undefined {
 function actorOf(model: ThreatModel, basics: Basics, actorAs: ActorMapping) {
   const common = compact({
     aliases: nonEmpty(model.aliases),
-    first_seen: stixTime(model.start_date),
+    first_seen: stixTimestampOf(model.start_date),
   });
   if (actorAs === 'intrusion-set') {
     const id = namedObjectId('intrusion-set', model.name);
@@ -164,8 +160,8 @@ function campaignOf(model: ThreatModel, basics: Basics): Campaign {
     id: namedObjectId('campaign', model.name),
     ...basics,
     ...compact({
-      first_seen: stixTime(model.start_date),
-      last_seen: stixTime(model.end_date),
+      first_seen: stixTimestampOf(model.start_date),
+      last_seen: stixTimestampOf(model.end_date),
       aliases: nonEmpty(model.aliases),
       objective: model.objective?.trim() || undefined,
     }),
@@ -178,8 +174,8 @@ function malwareOf(model: ThreatModel, basics: Basics): Malware {
     id: namedObjectId('malware', model.name),
     ...basics,
     ...compact({
-      first_seen: stixTime(model.first_seen),
-      last_seen: stixTime(model.last_seen),
+      first_seen: stixTimestampOf(model.first_seen),
+      last_seen: stixTimestampOf(model.last_seen),
     }),
     // STIX requires it; a ThreatStream malware entry without it is most often a family.
     is_family: model.is_family ?? true,
@@ -244,7 +240,10 @@ function incidentOf(model: ThreatModel, basics: Basics): Incident {
     type: 'incident',
     id: incidentId(model.name, basics.created),
     ...basics,
-    ...compact({ first_seen: stixTime(model.start_date), last_seen: stixTime(model.end_date) }),
+    ...compact({
+      first_seen: stixTimestampOf(model.start_date),
+      last_seen: stixTimestampOf(model.end_date),
+    }),
   };
 }
 
@@ -300,7 +299,7 @@ export function reportOf(
 ): MappingResult<Report> {
   const basics = basicsOf(model, options);
   if (typeof basics === 'string') return { ok: false, detail: basics };
-  const published = stixTime(model.published_ts) ?? basics.created;
+  const published = stixTimestampOf(model.published_ts) ?? basics.created;
   const report: Report = {
     type: 'report',
     id: reportId(model.name, published),
